@@ -1,0 +1,9 @@
+"""Internal helpers that keep the top-level scripts thin.
+
+Each module has one concern:
+  cli            -- one-line errors, --verbose, exit codes for every script
+  tf_env         -- environment TensorFlow/Magenta need before they are imported
+  magenta_compat -- the places where Magenta must be worked around on a current TF
+  midi           -- MIDI files -> NoteSequences
+  run_dir        -- what train.py records in a run directory for later commands
+"""

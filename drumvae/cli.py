@@ -1,0 +1,63 @@
+"""Error handling shared by every script: one line on stderr and a non-zero exit.
+
+Scripts raise `UserError` for anything the user can fix (a bad file, flag or
+directory). `run()` prints it as `script.py: error: message` and exits 1.
+Any other exception is a bug or an environment problem: it is printed as one
+line too, with a hint to rerun with --verbose for the full traceback.
+"""
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+flags.DEFINE_bool(
+    'verbose', False,
+    'Show TensorFlow/Magenta logs and full Python tracebacks on errors.')
+
+FLAGS = flags.FLAGS
+
+EXIT_USER_ERROR = 1
+EXIT_INTERNAL_ERROR = 3
+
+
+class UserError(Exception):
+  """A problem the user can fix; its message names the file or flag at fault."""
+
+
+def _program_name():
+  return os.path.basename(sys.argv[0]) or 'drumvae'
+
+
+def error_line(message):
+  """Prints `prog: error: message` to stderr."""
+  print(f'{_program_name()}: error: {message}', file=sys.stderr, flush=True)
+
+
+def warning_line(message):
+  """Prints `prog: warning: message` to stderr."""
+  print(f'{_program_name()}: warning: {message}', file=sys.stderr, flush=True)
+
+
+def run(main):
+  """Like `absl.app.run(main)`, with one-line errors unless --verbose."""
+
+  def guarded_main(argv):
+    try:
+      return main(argv)
+    except UserError as e:
+      if FLAGS.verbose:
+        raise
+      error_line(str(e))
+      sys.exit(EXIT_USER_ERROR)
+    except KeyboardInterrupt:
+      error_line('interrupted')
+      sys.exit(130)
+    except Exception as e:  # pylint: disable=broad-except
+      if FLAGS.verbose:
+        raise
+      error_line(f'{type(e).__name__}: {e} (rerun with --verbose for the traceback)'
+                 .replace('\n', ' '))
+      sys.exit(EXIT_INTERNAL_ERROR)
+
+  app.run(guarded_main)

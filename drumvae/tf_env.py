@@ -1,0 +1,24 @@
+"""Sets up the environment TensorFlow and Magenta need, before they are imported.
+
+Import this module before anything that imports TensorFlow.
+"""
+import logging
+import os
+import warnings
+
+# Magenta builds its models with tf.compat.v1 layers, which need Keras 2
+# (the tf-keras package); TensorFlow >= 2.16 defaults to Keras 3.
+os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
+# TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) hides our output.
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+
+def quiet_logs(verbose=False):
+  """Silences TensorFlow's and Magenta's Python-side deprecation noise."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  level = logging.INFO if verbose else logging.ERROR
+  tf.get_logger().setLevel(level)
+  from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
+  absl_logging.set_verbosity(absl_logging.INFO if verbose else absl_logging.ERROR)
+  if not verbose:
+    warnings.filterwarnings('ignore')
