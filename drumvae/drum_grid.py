@@ -1,0 +1,134 @@
+"""Drum-grid pictures: MusicVAE's 9 drum classes against 16th-note steps.
+
+Rows are the drum classes (kick at the bottom, cymbals on top, as on a drum
+machine); every General MIDI drum pitch lands in its class by note_seq's
+DEFAULT_DRUM_TYPE_PITCHES, and non-drum notes are left out. Columns are
+16th-note steps at the sequence's tempo, with bar and beat lines. The darker
+a cell, the louder its loudest hit.
+
+A picture shows the first DEFAULT_BARS bars, the length MusicVAE's drum models
+work in, so grids of different grooves line up column for column; a longer
+sequence is cut there and its title says how many bars it has in all.
+"""
+import math
+import warnings
+
+import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+import numpy as np
+
+from drumvae import cli
+
+# pydub, which note_seq imports, warns about ffmpeg, which nothing here uses.
+warnings.filterwarnings('ignore', message="Couldn't find ffmpeg or avconv")
+
+DRUM_CLASS_NAMES = ('kick', 'snare', 'closed hi-hat', 'open hi-hat', 'low tom',
+                    'mid tom', 'high tom', 'crash', 'ride')
+STEPS_PER_QUARTER = 4  # 16th notes, MusicVAE's drum resolution.
+DEFAULT_BARS = 4  # MusicVAE's drum models generate 4-bar grooves.
+# Shading starts below velocity 0 so that even the softest ghost note shows.
+_LIGHTEST_VELOCITY = -40
+_X_LABEL = '16th-note steps (darker = louder)'
+
+
+def _pitch_to_class() -> dict[int, int]:
+  from note_seq import drums_encoder_decoder  # pylint: disable=g-import-not-at-top
+  return {pitch: drum_class
+          for drum_class, pitches in enumerate(drums_encoder_decoder.DEFAULT_DRUM_TYPE_PITCHES)
+          for pitch in pitches}
+
+
+def _quantize(sequence):
+  """The sequence quantized to 16ths; UserError if it has no single tempo/meter."""
+  from note_seq import sequences_lib  # pylint: disable=g-import-not-at-top
+  try:
+    return sequences_lib.quantize_note_sequence(sequence, STEPS_PER_QUARTER)
+  except (sequences_lib.MultipleTempoError, sequences_lib.MultipleTimeSignatureError,
+          sequences_lib.BadTimeSignatureError, sequences_lib.NegativeTimeError) as e:
+    raise cli.UserError(f'cannot draw a 16th-note grid: {e}') from e
+
+
+def drum_grid(sequence, bars: int = DEFAULT_BARS) -> tuple[np.ndarray, int, int]:
+  """Returns (velocities, steps_per_bar, total_bars) for the first `bars` bars.
+
+  velocities[drum_class, step] is the loudest hit of that class starting on
+  that 16th-note step, 0 where there is none.
+  """
+  quantized = _quantize(sequence)
+  signature = quantized.time_signatures[0]
+  steps_per_bar = round(STEPS_PER_QUARTER * signature.numerator * 4 / signature.denominator)
+  velocities = np.zeros((len(DRUM_CLASS_NAMES), bars * steps_per_bar))
+  pitch_to_class = _pitch_to_class()
+  for note in quantized.notes:
+    drum_class = pitch_to_class.get(note.pitch)
+    step = note.quantized_start_step
+    if note.is_drum and drum_class is not None and step < velocities.shape[1]:
+      velocities[drum_class, step] = max(velocities[drum_class, step], note.velocity)
+  total_bars = math.ceil(quantized.total_quantized_steps / steps_per_bar)
+  return velocities, steps_per_bar, total_bars
+
+
+def _draw(ax, velocities: np.ndarray, steps_per_bar: int, title: str) -> None:
+  """Draws one grid on `ax`: shaded hits, row labels, bar and beat lines."""
+  cmap = matplotlib.colormaps['Greys'].with_extremes(bad='white')
+  ax.imshow(np.ma.masked_equal(velocities, 0), cmap=cmap, vmin=_LIGHTEST_VELOCITY,
+            vmax=127, origin='lower', aspect='auto', interpolation='nearest')
+  steps = velocities.shape[1]
+  for step in range(0, steps + 1, STEPS_PER_QUARTER):
+    on_bar = step % steps_per_bar == 0
+    ax.axvline(step - 0.5, color='black' if on_bar else '0.6', linewidth=1.5 if on_bar else 0.6)
+  for row in range(1, len(DRUM_CLASS_NAMES)):
+    ax.axhline(row - 0.5, color='0.85', linewidth=0.5)
+  ax.set_yticks(range(len(DRUM_CLASS_NAMES)), DRUM_CLASS_NAMES)
+  ax.set_xticks(range(0, steps, steps_per_bar),
+                [f'bar {bar + 1}' for bar in range(steps // steps_per_bar)], ha='left')
+  ax.tick_params(axis='both', length=0)
+  ax.set_title(title, loc='left')
+
+
+def _titled(title: str, total_bars: int) -> str:
+  return title if total_bars <= DEFAULT_BARS else (
+      f'{title} (first {DEFAULT_BARS} of {total_bars} bars)')
+
+
+def _new_figure(height_inches: float) -> Figure:
+  """A Figure drawn by Agg, without pyplot's global state."""
+  figure = Figure(figsize=(12, height_inches), layout='constrained')
+  FigureCanvasAgg(figure)
+  return figure
+
+
+def plot_drum_grid(sequence, png_path: str, title: str | None = None) -> Figure:
+  """Saves one sequence's drum grid as a PNG and returns the Figure."""
+  velocities, steps_per_bar, total_bars = drum_grid(sequence)
+  figure = _new_figure(3.2)
+  ax = figure.add_subplot()
+  _draw(ax, velocities, steps_per_bar, _titled(title or 'drum grid', total_bars))
+  ax.set_xlabel(_X_LABEL)
+  figure.savefig(png_path, format='png', dpi=100)
+  return figure
+
+
+def plot_interpolation(sequences, png_path: str,
+                       titles: list[str] | None = None) -> Figure:
+  """Saves the grids of an interpolation's steps, A on top to B below, as one PNG.
+
+  Default titles: 'A (1/n)', '2/n', ..., 'B (n/n)'. Returns the Figure.
+  """
+  count = len(sequences)
+  if count == 0:
+    raise ValueError('plot_interpolation needs at least one sequence')
+  if titles is None:
+    titles = [f'{i + 1}/{count}' for i in range(count)]
+    titles[0], titles[-1] = f'A ({titles[0]})', f'B ({titles[-1]})'
+  if len(titles) != count:
+    raise ValueError(f'{len(titles)} titles for {count} sequences')
+  figure = _new_figure(0.4 + 2.1 * count)
+  axes = figure.subplots(count, 1, sharex=True, squeeze=False)[:, 0]
+  for ax, sequence, title in zip(axes, sequences, titles):
+    velocities, steps_per_bar, total_bars = drum_grid(sequence)
+    _draw(ax, velocities, steps_per_bar, _titled(title, total_bars))
+  axes[-1].set_xlabel(_X_LABEL)
+  figure.savefig(png_path, format='png', dpi=100)
+  return figure
