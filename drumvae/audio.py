@@ -87,7 +87,7 @@ def rendered_seconds(sequence) -> float:
   return bars * bar_seconds + RELEASE_TAIL_SECONDS
 
 
-def _check_soundfont(soundfont: str) -> None:
+def check_soundfont(soundfont: str) -> None:
   """Fails in one line on a file FluidSynth would reject with C-level noise."""
   try:
     with open(soundfont, 'rb') as f:
@@ -105,7 +105,7 @@ def synthesize(sequence, soundfont: str | None = None,
   import fluidsynth  # pylint: disable=g-import-not-at-top
   import note_seq  # pylint: disable=g-import-not-at-top
   soundfont = soundfont or default_soundfont()
-  _check_soundfont(soundfont)
+  check_soundfont(soundfont)
   synth = fluidsynth.Synth(samplerate=float(sample_rate))
   try:
     soundfont_id = synth.sfload(soundfont)

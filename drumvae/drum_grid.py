@@ -11,6 +11,7 @@ work in, so grids of different grooves line up column for column; a longer
 sequence is cut there and its title says how many bars it has in all.
 """
 import math
+from typing import NamedTuple
 import warnings
 
 import matplotlib
@@ -49,12 +50,24 @@ def _quantize(sequence):
     raise cli.UserError(f'cannot draw a 16th-note grid: {e}') from e
 
 
-def drum_grid(sequence, bars: int = DEFAULT_BARS) -> tuple[np.ndarray, int, int]:
-  """Returns (velocities, steps_per_bar, total_bars) for the first `bars` bars.
+class DrumGrid(NamedTuple):
+  """velocities[drum_class, step]: the loudest hit of that class starting on
+  that 16th-note step, 0 where there is none."""
+  velocities: np.ndarray
+  steps_per_bar: int
+  steps_per_beat: int
+  total_bars: int  # Of the whole sequence, not only of the part shown.
 
-  velocities[drum_class, step] is the loudest hit of that class starting on
-  that 16th-note step, 0 where there is none.
-  """
+
+def _steps_per_beat(numerator: int, denominator: int) -> int:
+  """A dotted quarter in 6/8, 9/8 and 12/8; one 1/denominator note otherwise."""
+  steps_per_unit = max(1, STEPS_PER_QUARTER * 4 // denominator)
+  compound = denominator == 8 and numerator % 3 == 0 and numerator > 3
+  return 3 * steps_per_unit if compound else steps_per_unit
+
+
+def drum_grid(sequence, bars: int = DEFAULT_BARS) -> DrumGrid:
+  """The drum grid of the first `bars` bars of `sequence`."""
   quantized = _quantize(sequence)
   signature = quantized.time_signatures[0]
   steps_per_bar = round(STEPS_PER_QUARTER * signature.numerator * 4 / signature.denominator)
@@ -65,31 +78,30 @@ def drum_grid(sequence, bars: int = DEFAULT_BARS) -> tuple[np.ndarray, int, int]
     step = note.quantized_start_step
     if note.is_drum and drum_class is not None and step < velocities.shape[1]:
       velocities[drum_class, step] = max(velocities[drum_class, step], note.velocity)
-  total_bars = math.ceil(quantized.total_quantized_steps / steps_per_bar)
-  return velocities, steps_per_bar, total_bars
+  return DrumGrid(velocities, steps_per_bar,
+                  _steps_per_beat(signature.numerator, signature.denominator),
+                  total_bars=math.ceil(quantized.total_quantized_steps / steps_per_bar))
 
 
-def _draw(ax, velocities: np.ndarray, steps_per_bar: int, title: str) -> None:
-  """Draws one grid on `ax`: shaded hits, row labels, bar and beat lines."""
+def _draw(ax, grid: DrumGrid, title: str) -> None:
+  """Draws one grid on `ax`: shaded hits, row labels, bar and beat lines, title."""
   cmap = matplotlib.colormaps['Greys'].with_extremes(bad='white')
-  ax.imshow(np.ma.masked_equal(velocities, 0), cmap=cmap, vmin=_LIGHTEST_VELOCITY,
+  ax.imshow(np.ma.masked_equal(grid.velocities, 0), cmap=cmap, vmin=_LIGHTEST_VELOCITY,
             vmax=127, origin='lower', aspect='auto', interpolation='nearest')
-  steps = velocities.shape[1]
-  for step in range(0, steps + 1, STEPS_PER_QUARTER):
-    on_bar = step % steps_per_bar == 0
+  steps = grid.velocities.shape[1]
+  bars_shown = steps // grid.steps_per_bar
+  for step in range(0, steps + 1, grid.steps_per_beat):
+    on_bar = step % grid.steps_per_bar == 0
     ax.axvline(step - 0.5, color='black' if on_bar else '0.6', linewidth=1.5 if on_bar else 0.6)
   for row in range(1, len(DRUM_CLASS_NAMES)):
     ax.axhline(row - 0.5, color='0.85', linewidth=0.5)
   ax.set_yticks(range(len(DRUM_CLASS_NAMES)), DRUM_CLASS_NAMES)
-  ax.set_xticks(range(0, steps, steps_per_bar),
-                [f'bar {bar + 1}' for bar in range(steps // steps_per_bar)], ha='left')
+  ax.set_xticks(range(0, steps, grid.steps_per_bar),
+                [f'bar {bar + 1}' for bar in range(bars_shown)], ha='left')
   ax.tick_params(axis='both', length=0)
+  if grid.total_bars > bars_shown:
+    title = f'{title} (first {bars_shown} of {grid.total_bars} bars)'
   ax.set_title(title, loc='left')
-
-
-def _titled(title: str, total_bars: int) -> str:
-  return title if total_bars <= DEFAULT_BARS else (
-      f'{title} (first {DEFAULT_BARS} of {total_bars} bars)')
 
 
 def _new_figure(height_inches: float) -> Figure:
@@ -101,10 +113,9 @@ def _new_figure(height_inches: float) -> Figure:
 
 def plot_drum_grid(sequence, png_path: str, title: str | None = None) -> Figure:
   """Saves one sequence's drum grid as a PNG and returns the Figure."""
-  velocities, steps_per_bar, total_bars = drum_grid(sequence)
   figure = _new_figure(3.2)
   ax = figure.add_subplot()
-  _draw(ax, velocities, steps_per_bar, _titled(title or 'drum grid', total_bars))
+  _draw(ax, drum_grid(sequence), title or 'drum grid')
   ax.set_xlabel(_X_LABEL)
   figure.savefig(png_path, format='png', dpi=100)
   return figure
@@ -127,8 +138,7 @@ def plot_interpolation(sequences, png_path: str,
   figure = _new_figure(0.4 + 2.1 * count)
   axes = figure.subplots(count, 1, sharex=True, squeeze=False)[:, 0]
   for ax, sequence, title in zip(axes, sequences, titles):
-    velocities, steps_per_bar, total_bars = drum_grid(sequence)
-    _draw(ax, velocities, steps_per_bar, _titled(title, total_bars))
+    _draw(ax, drum_grid(sequence), title)
   axes[-1].set_xlabel(_X_LABEL)
   figure.savefig(png_path, format='png', dpi=100)
   return figure

@@ -1,0 +1,145 @@
+"""Render existing MIDI files (Groove files, earlier samples) to WAV and drum-grid PNG.
+
+  python render_midi.py --input_midi=groove/drummer1/session1/102_funk_95_beat_4-4.mid
+  python render_midi.py --input_midi=samples/ --plot --output_dir=/tmp/grids
+
+Each input NAME.mid gets NAME.wav and NAME.png, beside it or in --output_dir.
+Existing files are never overwritten: the outputs then take the first free
+name NAME_1, NAME_2, ... Every file is written under a temporary name and
+renamed once complete, so no half-written file stands under its final name.
+"""
+import os
+
+from absl import flags
+
+from drumvae import cli
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_list(
+    'input_midi', None,
+    'Comma-separated MIDI files to render; a directory stands for the .mid and '
+    '.midi files directly inside it.')
+flags.DEFINE_bool(
+    'wav', None,
+    'Write a WAV of each input. With neither --wav nor --plot both are written; '
+    '--wav alone or --noplot writes only WAVs.')
+flags.DEFINE_bool(
+    'plot', None,
+    'Write a PNG drum grid of the first 4 bars of each input. With neither '
+    '--wav nor --plot both are written; --plot alone or --nowav writes only PNGs.')
+flags.DEFINE_string(
+    'soundfont', None,
+    'SoundFont (.sf2) file for the WAVs; default: TimGM6mb.sf2, the General '
+    'MIDI set with a drum kit that ships inside pretty_midi.')
+flags.DEFINE_string(
+    'output_dir', None,
+    'Directory for the outputs, created if missing; default: beside each input.')
+flags.mark_flag_as_required('input_midi')
+
+MIDI_SUFFIXES = ('.mid', '.midi')
+
+
+def find_midi_files(paths: list[str]) -> list[str]:
+  """The given files, with each directory replaced by its MIDI files, sorted."""
+  found = []
+  for path in paths:
+    if os.path.isdir(path):
+      inside = sorted(os.path.join(path, name) for name in os.listdir(path)
+                      if name.lower().endswith(MIDI_SUFFIXES))
+      if not inside:
+        raise cli.UserError(f'{path}: no .mid or .midi files in this directory')
+      found.extend(inside)
+    elif os.path.isfile(path):
+      found.append(path)
+    else:
+      raise cli.UserError(f'{path}: no such file or directory')
+  return found
+
+
+def free_output_paths(midi_path: str, output_dir: str | None,
+                      suffixes: list[str]) -> list[str]:
+  """Paths NAME<suffix> beside the input (or in output_dir), with the first
+  NAME, NAME_1, NAME_2, ... under which no output exists yet."""
+  directory = output_dir or os.path.dirname(midi_path)
+  stem = os.path.splitext(os.path.basename(midi_path))[0]
+  candidate, number = stem, 0
+  while any(os.path.exists(os.path.join(directory, candidate + s)) for s in suffixes):
+    number += 1
+    candidate = f'{stem}_{number}'
+  return [os.path.join(directory, candidate + s) for s in suffixes]
+
+
+def write_via_temp_name(final_path: str, write) -> None:
+  """Calls write(temp_path) beside final_path, then renames the file into place."""
+  directory, name = os.path.split(final_path)
+  stem, suffix = os.path.splitext(name)
+  temp_path = os.path.join(directory, f'.{stem}.{os.getpid()}.part{suffix}')
+  try:
+    write(temp_path)
+    os.replace(temp_path, final_path)
+  except OSError as e:
+    raise cli.UserError(f'{final_path}: cannot write it ({e.strerror or e})') from e
+  finally:
+    if os.path.exists(temp_path):
+      os.remove(temp_path)
+
+
+def render_midi_files(midi_paths: list[str], output_dir: str | None = None,
+                      wav: bool = True, plot: bool = True,
+                      soundfont: str | None = None) -> list[str]:
+  """Writes a WAV and/or a drum-grid PNG per MIDI file; returns the paths written.
+
+  Every input is read, and FluidSynth and the SoundFont checked, before
+  anything is written.
+  """
+  from drumvae import audio  # pylint: disable=g-import-not-at-top
+  sequences = [audio.read_midi(path) for path in midi_paths]
+  if wav:
+    audio.require_fluidsynth()
+    audio.check_soundfont(soundfont or audio.default_soundfont())
+  if output_dir:
+    _make_output_dir(output_dir)
+  suffixes = ['.wav'] * wav + ['.png'] * plot
+  written = []
+  for midi_path, sequence in zip(midi_paths, sequences):
+    if plot and not any(note.is_drum for note in sequence.notes):
+      cli.warning_line(f'{midi_path}: no drum notes, so its drum grid is blank')
+    for path in free_output_paths(midi_path, output_dir, suffixes):
+      write_via_temp_name(
+          path, lambda temp: _write_output(temp, sequence, midi_path, soundfont))
+      print(path, flush=True)
+      written.append(path)
+  return written
+
+
+def _write_output(path: str, sequence, midi_path: str, soundfont: str | None) -> None:
+  """Writes the WAV or the PNG of `sequence`, as the suffix of `path` says."""
+  from drumvae import audio  # pylint: disable=g-import-not-at-top
+  from drumvae import drum_grid  # pylint: disable=g-import-not-at-top
+  if path.endswith('.wav'):
+    audio.render_wav(sequence, path, soundfont)
+  else:
+    drum_grid.plot_drum_grid(sequence, path, title=os.path.basename(midi_path))
+
+
+def _make_output_dir(output_dir: str) -> None:
+  try:
+    os.makedirs(output_dir, exist_ok=True)
+  except OSError as e:
+    raise cli.UserError(f'--output_dir={output_dir}: cannot create it ({e.strerror})') from e
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise cli.UserError(f'unexpected arguments: {" ".join(argv[1:])}')
+  wav = FLAGS.wav if FLAGS.wav is not None else not FLAGS.plot
+  plot = FLAGS.plot if FLAGS.plot is not None else not FLAGS.wav
+  if not (wav or plot):
+    raise cli.UserError('--nowav with --noplot leaves nothing to write')
+  render_midi_files(find_midi_files(FLAGS.input_midi), FLAGS.output_dir,
+                    wav=wav, plot=plot, soundfont=FLAGS.soundfont)
+
+
+if __name__ == '__main__':
+  cli.run(main)
