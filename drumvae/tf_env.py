@@ -13,12 +13,12 @@ os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 
-def quiet_logs(verbose=False):
-  """Silences TensorFlow's and Magenta's Python-side deprecation noise."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  level = logging.INFO if verbose else logging.ERROR
-  tf.get_logger().setLevel(level)
+def setup_tensorflow(verbose=False):
+  """Graph mode as Magenta's scripts run it, without the deprecation noise."""
   from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
   absl_logging.set_verbosity(absl_logging.INFO if verbose else absl_logging.ERROR)
   if not verbose:
     warnings.filterwarnings('ignore')
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  tf.get_logger().setLevel(logging.INFO if verbose else logging.ERROR)
+  tf.disable_v2_behavior()

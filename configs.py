@@ -1,0 +1,111 @@
+"""MusicVAE configs for 4-bar drum grooves, registered into Magenta's CONFIG_MAP.
+
+Importing this module adds the configs below to
+`magenta.models.music_vae.configs.CONFIG_MAP`, so Magenta's own tools (and
+`TrainedModel`) see them too. Use `get_config()` to get a private copy with
+`--hparams` applied; the registry itself is never modified.
+
+  flat-drums_4bar           encoder 2x1024 (bidirectional), flat LSTM decoder 2x512
+  hierdec-drums_4bar_small  encoder 2x512, hierarchical decoder 2x256 (a conductor
+                            over 16 one-beat chunks of 4 sixteenths = 64 steps)
+  hierdec-drums_4bar_large  encoder 2x1024, hierarchical decoder 2x512
+  hierdec-drums_4bar        alias of hierdec-drums_4bar_small (the tutorial's name)
+"""
+import copy
+
+from drumvae import tf_env  # pylint: disable=unused-import  (must precede TF)
+from drumvae.cli import UserError
+
+from magenta.common import merge_hparams
+from magenta.contrib import training as contrib_training
+from magenta.models.music_vae import configs as magenta_configs
+from magenta.models.music_vae import data
+from magenta.models.music_vae import lstm_models
+from magenta.models.music_vae.base_model import MusicVAE
+
+CONFIG_MAP = magenta_configs.CONFIG_MAP
+ALIASES = {'hierdec-drums_4bar': 'hierdec-drums_4bar_small'}
+
+BARS = 4
+STEPS_PER_QUARTER = 4
+STEPS_PER_BAR = 4 * STEPS_PER_QUARTER  # 4/4 only: DrumsConverter slices 4/4.
+
+
+def _drum_hparams(enc_rnn_size, dec_rnn_size):
+  return merge_hparams(
+      lstm_models.get_default_hparams(),
+      contrib_training.HParams(
+          batch_size=512,
+          max_seq_len=BARS * STEPS_PER_BAR,  # 64 sixteenth notes
+          z_size=256,
+          enc_rnn_size=enc_rnn_size,
+          dec_rnn_size=dec_rnn_size,
+          free_bits=48,  # nats of KL left unpenalised: keeps z informative
+          max_beta=0.2,  # weak KL weight favours reconstruction, as in the paper
+          sampling_schedule='inverse_sigmoid',  # scheduled sampling ...
+          sampling_rate=1000,  # ... reaching 50% sampled inputs at ~step 7k
+      ))
+
+
+def _drum_converter():
+  return data.DrumsConverter(
+      max_bars=100,  # truncate long performances before slicing
+      slice_bars=BARS,
+      steps_per_quarter=STEPS_PER_QUARTER,
+      roll_input=True)  # encoder sees the 9-class multi-hot roll, not one-hot
+
+
+def _config(encoder, decoder, enc_rnn_size, dec_rnn_size):
+  return magenta_configs.Config(
+      model=MusicVAE(encoder, decoder),
+      hparams=_drum_hparams(enc_rnn_size, dec_rnn_size),
+      note_sequence_augmenter=None,
+      data_converter=_drum_converter(),
+      train_examples_path=None,
+      eval_examples_path=None)
+
+
+def _hierarchical_decoder():
+  # 64 steps = 16 chunks x 4 steps; each chunk is decoded from its own
+  # conductor embedding, without feeding back the previous chunk's output.
+  return lstm_models.HierarchicalLstmDecoder(
+      lstm_models.CategoricalLstmDecoder(),
+      level_lengths=[16, 4],
+      disable_autoregression=True)
+
+
+DRUM_CONFIGS = {
+    'flat-drums_4bar': _config(
+        lstm_models.BidirectionalLstmEncoder(),
+        lstm_models.CategoricalLstmDecoder(),
+        enc_rnn_size=[1024, 1024], dec_rnn_size=[512, 512]),
+    'hierdec-drums_4bar_small': _config(
+        lstm_models.BidirectionalLstmEncoder(), _hierarchical_decoder(),
+        enc_rnn_size=[512, 512], dec_rnn_size=[256, 256]),
+    'hierdec-drums_4bar_large': _config(
+        lstm_models.BidirectionalLstmEncoder(), _hierarchical_decoder(),
+        enc_rnn_size=[1024, 1024], dec_rnn_size=[512, 512]),
+}
+for _alias, _target in ALIASES.items():
+  DRUM_CONFIGS[_alias] = DRUM_CONFIGS[_target]
+CONFIG_MAP.update(DRUM_CONFIGS)
+
+CONFIG_NAMES = sorted(DRUM_CONFIGS)
+
+
+def get_config(name, hparams=''):
+  """Returns a deep copy of config `name` with `hparams` ('a=1,b=[2,3]') applied.
+
+  Raises UserError naming --config or --hparams when either is not valid.
+  """
+  if name not in DRUM_CONFIGS:
+    raise UserError(
+        f'--config={name!r} is not a known config; choose one of '
+        f'{", ".join(CONFIG_NAMES)}')
+  config = copy.deepcopy(DRUM_CONFIGS[name])
+  if hparams:
+    try:
+      config.hparams.parse(hparams)
+    except (ValueError, TypeError) as e:
+      raise UserError(f'--hparams={hparams!r} is not valid: {e}') from None
+  return config

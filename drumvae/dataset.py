@@ -1,0 +1,110 @@
+"""Training and evaluation examples: NoteSequence tfrecord -> model tensors.
+
+Magenta converts every NoteSequence inside the tf.data graph with a Python
+`py_function`, again in every run. Here the same DrumsConverter runs once, up
+front, so that (a) we know how many 4-bar examples there are before training
+starts and can fail at once instead of hanging on an empty shuffle buffer, and
+(b) tf.data only slices, shuffles and batches ready arrays. The elements are the
+same as Magenta's `data.get_dataset` yields (tests/test_dataset.py checks it).
+"""
+import dataclasses
+import os
+
+import numpy as np
+from google.protobuf import message
+
+from drumvae.cli import UserError
+
+
+@dataclasses.dataclass
+class Examples:
+  """Converted examples, one row each, as DrumsConverter makes them."""
+  inputs: np.ndarray  # [n, 64, input_depth] bool: 9-class roll + "no hit"
+  outputs: np.ndarray  # [n, 64, 512] bool: one-hot of the 2^9 hit patterns
+  controls: np.ndarray  # [n, 64, 0] bool: drums have no control signal
+  lengths: np.ndarray  # [n] int32
+  num_sequences: int  # NoteSequences read
+
+  def __len__(self):
+    return len(self.lengths)
+
+
+def read_note_sequences(examples_path):
+  """Yields the NoteSequences of a tfrecord; UserError if it is not one."""
+  import note_seq  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  if not os.path.isfile(examples_path):
+    raise UserError(f'--examples_path={examples_path}: no such file '
+                    '(make one with make_tfrecord.py)')
+  try:
+    for record in tf.compat.v1.io.tf_record_iterator(examples_path):
+      yield note_seq.NoteSequence.FromString(record)
+  except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
+    raise UserError(f'--examples_path={examples_path} is not a readable '
+                    f'tfrecord: {e.message.splitlines()[0]}') from None
+  except message.DecodeError:
+    raise UserError(f'--examples_path={examples_path} holds records that are '
+                    'not NoteSequences (make it with make_tfrecord.py)') from None
+
+
+def convert_examples(examples_path, data_converter, mode):
+  """Runs `data_converter` (mode 'train' or 'eval') over a NoteSequence tfrecord."""
+  data_converter.set_mode(mode)
+  inputs, outputs, controls, lengths = [], [], [], []
+  num_sequences = 0
+  for sequence in read_note_sequences(examples_path):
+    num_sequences += 1
+    tensors = data_converter.to_tensors(sequence)
+    inputs.extend(tensors.inputs)
+    outputs.extend(tensors.outputs)
+    controls.extend(tensors.controls)
+    lengths.extend(tensors.lengths)
+  return Examples(
+      inputs=_stack(inputs, data_converter.input_depth),
+      outputs=_stack(outputs, data_converter.output_depth),
+      controls=_stack(controls, data_converter.control_depth),
+      lengths=np.array(lengths, np.int32),
+      num_sequences=num_sequences)
+
+
+def _stack(rows, depth):
+  return np.stack(rows) if rows else np.zeros((0, 0, depth), bool)
+
+
+def check_enough_examples(examples, batch_size, examples_path):
+  """Fails at once where Magenta would wait forever to fill a batch."""
+  if not len(examples):
+    raise UserError(
+        f'--examples_path={examples_path}: none of its {examples.num_sequences} '
+        'NoteSequences has a 4-bar 4/4 drum example (drums must be on MIDI '
+        'channel 10, i.e. is_drum, and span at least 4 bars of 4/4)')
+  if len(examples) < batch_size:
+    raise UserError(
+        f'--examples_path={examples_path} has {len(examples)} 4-bar examples '
+        f'(from {examples.num_sequences} NoteSequences), fewer than one batch '
+        f'of {batch_size}: add data or pass --hparams=batch_size={len(examples)}')
+
+
+def make_dataset(examples, batch_size, is_training):
+  """The tf.data pipeline of Magenta's get_dataset, over converted arrays.
+
+  Training: shuffle with a buffer of 10 batches, repeat, batch; eval: batch in
+  order. Partial batches are dropped, as in Magenta.
+  """
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  columns = (examples.inputs, examples.outputs, examples.controls,
+             examples.lengths)
+
+  def rows():
+    yield from zip(*columns)
+
+  # A generator, not from_tensor_slices: that would embed every example as a
+  # graph constant, copied into each checkpoint's .meta file.
+  dataset = tf.data.Dataset.from_generator(
+      rows, output_signature=tuple(
+          tf.TensorSpec(column.shape[1:], tf.as_dtype(column.dtype))
+          for column in columns))
+  if is_training:
+    dataset = dataset.shuffle(buffer_size=10 * batch_size).repeat()
+  return dataset.batch(batch_size, drop_remainder=True).prefetch(
+      tf.data.experimental.AUTOTUNE)

@@ -1,0 +1,30 @@
+"""Writing output files safely: never half-written, never over an earlier file."""
+import os
+import tempfile
+
+
+def write_new_file(path, write_fn):
+  """Writes a new file at `path`, or at `stem_1.ext`, `stem_2.ext`... if taken.
+
+  `write_fn(tmp_path)` writes the content to a temporary file in the same
+  directory, which is then linked to the final name; `os.link` fails instead of
+  replacing an existing file, so two runs can never overwrite each other.
+  Returns the path written.
+  """
+  directory, name = os.path.split(path)
+  stem, ext = os.path.splitext(name)
+  fd, tmp_path = tempfile.mkstemp(dir=directory or '.', prefix=f'.{stem}-',
+                                  suffix=ext)
+  os.close(fd)
+  try:
+    write_fn(tmp_path)
+    candidate, n = path, 0
+    while True:
+      try:
+        os.link(tmp_path, candidate)
+        return candidate
+      except FileExistsError:
+        n += 1
+        candidate = os.path.join(directory, f'{stem}_{n}{ext}')
+  finally:
+    os.unlink(tmp_path)

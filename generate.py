@@ -1,0 +1,231 @@
+"""Sample new 4-bar drum grooves, or interpolate between two, from a trained MusicVAE.
+
+  python generate.py --run_dir=runs/small --mode=sample --num_outputs=5
+  python generate.py --run_dir=runs/small --mode=interpolate --num_outputs=5 \
+      --input_midi_1=a.mid --input_midi_2=b.mid
+
+With --run_dir the config and hparams recorded by train.py are used. MIDI files
+go to --output_dir (default samples/), named like Magenta's music_vae_generate
+names them; an existing file is never overwritten. The flags are those of
+Magenta's music_vae_generate, plus a few marked (added).
+"""
+import os
+import time
+
+from absl import flags
+
+from drumvae import cli
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string(
+    'run_dir', None,
+    'Run directory of train.py: its latest checkpoint, config and hparams are '
+    'used.')
+flags.DEFINE_string(
+    'checkpoint_file', None,
+    'Path to a checkpoint (prefix or directory) to use instead of --run_dir; '
+    'needs --config.')
+flags.DEFINE_string(
+    'config', None,
+    'Name of the config in configs.py; default: the one RUN_DIR records.')
+flags.DEFINE_string(
+    'hparams', '',
+    '(added) name=value pairs merged into the config\'s hparams; default: those '
+    'RUN_DIR records.')
+flags.DEFINE_enum(
+    'mode', 'sample', ['sample', 'interpolate'],
+    'sample: new grooves from random latent vectors; interpolate: a morph '
+    'from --input_midi_1 to --input_midi_2.')
+flags.DEFINE_integer(
+    'num_outputs', 5,
+    'Number of grooves to sample, or of interpolation steps including both '
+    'ends.', lower_bound=1)
+flags.DEFINE_float(
+    'temperature', 0.5,
+    'Sampling temperature: lower is safer and more repetitive, higher is '
+    'wilder.', lower_bound=1e-6)
+flags.DEFINE_string(
+    'output_dir', 'samples',
+    'Directory to write the MIDI files to (created if missing).')
+flags.DEFINE_string(
+    'input_midi_1', None, 'First MIDI file to interpolate from.')
+flags.DEFINE_string(
+    'input_midi_2', None, 'Second MIDI file to interpolate to.')
+flags.DEFINE_integer(
+    'start_bar_1', 1,
+    '(added) Bar of --input_midi_1 (from 1) where its 4-bar window starts; '
+    'longer inputs, such as whole performances, are cut to that window.',
+    lower_bound=1)
+flags.DEFINE_integer(
+    'start_bar_2', 1,
+    '(added) Bar of --input_midi_2 (from 1) where its 4-bar window starts.',
+    lower_bound=1)
+flags.DEFINE_integer(
+    'max_batch_size', 8,
+    'The maximum number of grooves decoded at once; lower it to save memory.',
+    lower_bound=1)
+
+flags.mark_flags_as_mutual_exclusive(['run_dir', 'checkpoint_file'],
+                                     required=True)
+flags.register_multi_flags_validator(
+    ['mode', 'input_midi_1', 'input_midi_2'],
+    lambda f: f['mode'] != 'interpolate' or (f['input_midi_1'] and
+                                             f['input_midi_2']),
+    message='--mode=interpolate needs --input_midi_1 and --input_midi_2')
+
+
+def find_model(run_dir=None, checkpoint_file=None, config_name=None,
+               hparams=''):
+  """Returns (config_name, hparams, config, checkpoint path) to load."""
+  import configs  # pylint: disable=g-import-not-at-top
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  from drumvae import run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
+  config_name, hparams = run_dir_lib.resolve_settings(run_dir, config_name,
+                                                      hparams)
+  config = configs.get_config(config_name, hparams)
+  if run_dir:
+    return config_name, hparams, config, run_dir_lib.latest_checkpoint(run_dir)
+  checkpoint = (tf.train.latest_checkpoint(checkpoint_file)
+                if os.path.isdir(checkpoint_file) else checkpoint_file)
+  if not checkpoint or not tf.train.checkpoint_exists(checkpoint):
+    raise cli.UserError(f'--checkpoint_file={checkpoint_file}: no checkpoint '
+                        'there')
+  return config_name, hparams, config, checkpoint
+
+
+def load_model(config, checkpoint, batch_size, description):
+  """Magenta's TrainedModel; UserError if the checkpoint has other shapes."""
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  from magenta.models.music_vae import TrainedModel  # pylint: disable=g-import-not-at-top
+  try:
+    return TrainedModel(config, batch_size=batch_size,
+                        checkpoint_dir_or_path=checkpoint)
+  except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as e:
+    raise cli.UserError(
+        f'checkpoint {checkpoint} does not fit {description} (was it trained '
+        f'with another config or hparams?): {e.message.splitlines()[0][:200]}'
+    ) from None
+
+
+def four_bar_window(sequence, start_bar, config, name):
+  """Cuts `sequence` to the 4 bars from `start_bar` (1-based), on the 16th grid.
+
+  A whole performance yields one example per bar to Magenta's encoder, which
+  then refuses it (MultipleExtractedExamplesError); one window yields one.
+  """
+  import note_seq  # pylint: disable=g-import-not-at-top
+  import configs  # pylint: disable=g-import-not-at-top
+  try:
+    quantized = note_seq.quantize_note_sequence(sequence,
+                                                configs.STEPS_PER_QUARTER)
+  except note_seq.sequences_lib.QuantizationStatusError as e:
+    raise cli.UserError(f'{name}: cannot be put on a 16th-note grid: {e}')
+  except note_seq.sequences_lib.MultipleTempoError:
+    raise cli.UserError(f'{name}: tempo changes; use a file with one tempo')
+  except note_seq.sequences_lib.MultipleTimeSignatureError:
+    raise cli.UserError(f'{name}: time signature changes; use a 4/4 file')
+  first_step = (start_bar - 1) * configs.STEPS_PER_BAR
+  num_steps = configs.BARS * configs.STEPS_PER_BAR
+  qpm = sequence.tempos[0].qpm if sequence.tempos else note_seq.DEFAULT_QUARTERS_PER_MINUTE
+  seconds_per_step = 60.0 / qpm / configs.STEPS_PER_QUARTER
+  window = note_seq.NoteSequence(ticks_per_quarter=sequence.ticks_per_quarter)
+  window.tempos.add(qpm=qpm)
+  window.time_signatures.add(numerator=4, denominator=4)
+  window.total_time = num_steps * seconds_per_step
+  for note in quantized.notes:
+    step = note.quantized_start_step - first_step
+    if 0 <= step < num_steps:
+      window.notes.add(
+          pitch=note.pitch, velocity=note.velocity, instrument=note.instrument,
+          program=note.program, is_drum=note.is_drum,
+          start_time=step * seconds_per_step,
+          end_time=(step + 1) * seconds_per_step)
+  config.data_converter.set_mode('infer')
+  if len(config.data_converter.to_tensors(window).outputs) != 1:
+    total_bars = -(-quantized.total_quantized_steps // configs.STEPS_PER_BAR)
+    raise cli.UserError(
+        f'{name}: bars {start_bar}-{start_bar + configs.BARS - 1} (of '
+        f'{total_bars}) hold no 4/4 drum groove (drums must be on channel 10); '
+        'choose another start bar')
+  return window
+
+
+def read_input(path, start_bar, config, flag_name):
+  """Reads an interpolation input MIDI file and cuts it to 4 bars."""
+  import note_seq  # pylint: disable=g-import-not-at-top
+  name = f'--{flag_name}={path}'
+  if not os.path.isfile(path):
+    raise cli.UserError(f'{name}: no such file')
+  try:
+    sequence = note_seq.midi_file_to_note_sequence(path)
+  except note_seq.MIDIConversionError as e:
+    raise cli.UserError(f'{name}: not a readable MIDI file ({e})') from None
+  return four_bar_window(sequence, start_bar, config, name)
+
+
+def sample(model, config, num_outputs, temperature):
+  """`num_outputs` new 4-bar NoteSequences."""
+  return model.sample(n=num_outputs, length=config.hparams.max_seq_len,
+                      temperature=temperature)
+
+
+def interpolate(model, config, start, end, num_outputs, temperature):
+  """`num_outputs` NoteSequences morphing from `start` to `end` (slerp in z)."""
+  return model.interpolate(start, end, num_steps=num_outputs,
+                           length=config.hparams.max_seq_len,
+                           temperature=temperature)
+
+
+def check_output_dir(output_dir):
+  """Creates `output_dir` if needed; UserError if it cannot be written."""
+  try:
+    os.makedirs(output_dir, exist_ok=True)
+  except OSError as e:
+    raise cli.UserError(f'--output_dir={output_dir}: {e.strerror}') from None
+  if not os.access(output_dir, os.W_OK):
+    raise cli.UserError(f'--output_dir={output_dir}: not writable')
+
+
+def write_midi_files(sequences, output_dir, name_prefix):
+  """Writes `name_prefix-000-of-NNN.mid`...; returns the paths written."""
+  import note_seq  # pylint: disable=g-import-not-at-top
+  from drumvae import files  # pylint: disable=g-import-not-at-top
+  check_output_dir(output_dir)
+  paths = []
+  for i, sequence in enumerate(sequences):
+    path = os.path.join(
+        output_dir, f'{name_prefix}-{i:03d}-of-{len(sequences):03d}.mid')
+    paths.append(files.write_new_file(
+        path, lambda tmp, s=sequence: note_seq.sequence_proto_to_midi_file(s, tmp)))
+  return paths
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise cli.UserError(f'unexpected arguments: {" ".join(argv[1:])}')
+  from drumvae import tf_env  # pylint: disable=g-import-not-at-top
+  tf_env.setup_tensorflow(FLAGS.verbose)
+  config_name, hparams, config, checkpoint = find_model(
+      FLAGS.run_dir, FLAGS.checkpoint_file, FLAGS.config, FLAGS.hparams)
+  if FLAGS.mode == 'interpolate':
+    start = read_input(FLAGS.input_midi_1, FLAGS.start_bar_1, config,
+                       'input_midi_1')
+    end = read_input(FLAGS.input_midi_2, FLAGS.start_bar_2, config,
+                     'input_midi_2')
+  check_output_dir(FLAGS.output_dir)
+  model = load_model(config, checkpoint,
+                     min(FLAGS.max_batch_size, FLAGS.num_outputs),
+                     f'--config={config_name} --hparams={hparams!r}')
+  if FLAGS.mode == 'interpolate':
+    sequences = interpolate(model, config, start, end, FLAGS.num_outputs,
+                            FLAGS.temperature)
+  else:
+    sequences = sample(model, config, FLAGS.num_outputs, FLAGS.temperature)
+  name_prefix = f'{config_name}_{FLAGS.mode}_{time.strftime("%Y-%m-%d_%H%M%S")}'
+  for path in write_midi_files(sequences, FLAGS.output_dir, name_prefix):
+    print(path)
+
+
+if __name__ == '__main__':
+  cli.run(main)
