@@ -6,13 +6,14 @@
 Each input NAME.mid gets NAME.wav and NAME.png, beside it or in --output_dir.
 Existing files are never overwritten: the outputs then take the first free
 name NAME_1, NAME_2, ... Every file is written under a temporary name and
-renamed once complete, so no half-written file stands under its final name.
+linked to its final name once complete, so no half-written file stands there.
 """
 import os
 
 from absl import flags
 
 from drumvae import cli
+from drumvae import files
 
 FLAGS = flags.FLAGS
 
@@ -70,21 +71,6 @@ def free_output_paths(midi_path: str, output_dir: str | None,
   return [os.path.join(directory, candidate + s) for s in suffixes]
 
 
-def write_via_temp_name(final_path: str, write) -> None:
-  """Calls write(temp_path) beside final_path, then renames the file into place."""
-  directory, name = os.path.split(final_path)
-  stem, suffix = os.path.splitext(name)
-  temp_path = os.path.join(directory, f'.{stem}.{os.getpid()}.part{suffix}')
-  try:
-    write(temp_path)
-    os.replace(temp_path, final_path)
-  except OSError as e:
-    raise cli.UserError(f'{final_path}: cannot write it ({e.strerror or e})') from e
-  finally:
-    if os.path.exists(temp_path):
-      os.remove(temp_path)
-
-
 def render_midi_files(midi_paths: list[str], output_dir: str | None = None,
                       wav: bool = True, plot: bool = True,
                       soundfont: str | None = None) -> list[str]:
@@ -106,10 +92,13 @@ def render_midi_files(midi_paths: list[str], output_dir: str | None = None,
     if plot and not any(note.is_drum for note in sequence.notes):
       cli.warning_line(f'{midi_path}: no drum notes, so its drum grid is blank')
     for path in free_output_paths(midi_path, output_dir, suffixes):
-      write_via_temp_name(
-          path, lambda temp: _write_output(temp, sequence, midi_path, soundfont))
-      print(path, flush=True)
-      written.append(path)
+      try:
+        written_path = files.write_new_file(
+            path, lambda temp: _write_output(temp, sequence, midi_path, soundfont))
+      except OSError as e:
+        raise cli.UserError(f'{path}: cannot write it ({e.strerror or e})') from e
+      print(written_path, flush=True)
+      written.append(written_path)
   return written
 
 

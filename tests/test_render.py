@@ -53,14 +53,9 @@ def read_wav(path):
 
 
 @pytest.fixture(name='groove_fill')
-def fixture_groove_fill():
+def fixture_groove_fill(groove_dir):
   """A short real Groove file: a 1-bar funk fill at 95 qpm."""
-  groove_dir = os.environ.get('GROOVE_DIR',
-                              os.path.join(REPO, '..', 'shared', 'data', 'groove'))
-  path = os.path.join(groove_dir, 'drummer1', 'session1', '103_funk_95_fill_4-4.mid')
-  if not os.path.isfile(path):
-    pytest.skip(f'Groove file not found: {path} (set GROOVE_DIR)')
-  return path
+  return str(groove_dir / 'drummer1' / 'session1' / '103_funk_95_fill_4-4.mid')
 
 
 def run_render_midi(*args, python_prelude=None):
