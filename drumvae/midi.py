@@ -1,0 +1,107 @@
+"""MIDI files -> NoteSequences, as Magenta's convert_dir_to_note_sequences makes them.
+
+`convert_midi_file(root_dir, relative_path)` gives the NoteSequence that
+`magenta.scripts.convert_dir_to_note_sequences.convert_midi` gives for the same
+file (notes, filename, collection_name, id), but instead of logging and
+returning None it says why a file was skipped. It also skips files without
+drum notes, which that converter keeps. It imports only note_seq, not
+TensorFlow, so it runs cheaply in worker processes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import os
+import typing
+import warnings
+from typing import Optional
+
+if typing.TYPE_CHECKING:
+  from note_seq.protobuf import music_pb2
+
+
+class SkipReason(enum.Enum):
+  """Why a file was not converted; the value is what the user is shown."""
+  NOT_A_FILE = 'not a regular file'
+  UNREADABLE = 'unreadable'
+  EMPTY = 'empty file'
+  NOT_MIDI = 'not a MIDI file'
+  TRUNCATED = 'truncated MIDI file'
+  CORRUPT = 'corrupt MIDI data'
+  NO_DRUMS = 'no drum notes (is_drum / channel 10)'
+
+
+@dataclasses.dataclass(frozen=True)
+class MidiConversion:
+  """The outcome for one file: a `sequence`, or a `skip_reason` and `detail`."""
+  relative_path: str
+  sequence: Optional[music_pb2.NoteSequence] = None
+  skip_reason: Optional[SkipReason] = None
+  detail: str = ''  # The error message behind the skip, if there was one.
+
+
+def note_sequence_id(filename: str, collection_name: str, source_type: str = 'midi') -> str:
+  """`/id/<type>/<collection>/<sha1 of filename>`, as Magenta's converter makes it."""
+  fingerprint = hashlib.sha1(filename.encode('utf-8')).hexdigest()
+  return f'/id/{source_type.lower()}/{collection_name}/{fingerprint}'
+
+
+def convert_midi_file(root_dir: str, relative_path: str) -> MidiConversion:
+  """Converts `root_dir/relative_path`, named as Magenta names it.
+
+  Like Magenta's `convert_midi(root_dir, sub_dir, path)` with
+  `relative_path == os.path.join(sub_dir, os.path.basename(path))`: the
+  collection name is `os.path.basename(root_dir)` and the filename is
+  `relative_path`.
+  """
+  path = os.path.join(root_dir, relative_path)
+  if not os.path.isfile(path):
+    return MidiConversion(relative_path, skip_reason=SkipReason.NOT_A_FILE)
+  try:
+    with open(path, 'rb') as f:
+      data = f.read()
+  except OSError as e:
+    return MidiConversion(relative_path, skip_reason=SkipReason.UNREADABLE, detail=e.strerror)
+  midi_io = _note_seq_midi_io()
+  try:
+    sequence = midi_io.midi_to_note_sequence(data)
+  except midi_io.MIDIConversionError as e:
+    return MidiConversion(relative_path, skip_reason=why_unparsable(data), detail=str(e))
+  if not any(note.is_drum for note in sequence.notes):
+    return MidiConversion(relative_path, skip_reason=SkipReason.NO_DRUMS)
+  sequence.collection_name = os.path.basename(root_dir)
+  sequence.filename = relative_path
+  sequence.id = note_sequence_id(sequence.filename, sequence.collection_name)
+  return MidiConversion(relative_path, sequence)
+
+
+def why_unparsable(data: bytes) -> SkipReason:
+  """Tells an empty, non-MIDI, truncated or otherwise corrupt file apart."""
+  if not data:
+    return SkipReason.EMPTY
+  if not data.startswith(b'MThd'):
+    return SkipReason.NOT_MIDI
+  if _is_truncated(data):
+    return SkipReason.TRUNCATED
+  return SkipReason.CORRUPT
+
+
+def _is_truncated(data: bytes) -> bool:
+  """True if the chunks run past the end, or fewer tracks than the header says."""
+  declared_tracks = int.from_bytes(data[10:12], 'big')
+  chunks = 0
+  offset = 0
+  while offset + 8 <= len(data):  # A chunk header: 4-byte type, 4-byte length.
+    offset += 8 + int.from_bytes(data[offset + 4:offset + 8], 'big')
+    chunks += 1
+  return offset != len(data) or chunks < 1 + declared_tracks
+
+
+def _note_seq_midi_io():
+  """Imports note_seq.midi_io without pydub's warning that ffmpeg is missing."""
+  with warnings.catch_warnings():
+    # note_seq imports pydub for audio, which we never decode here.
+    warnings.filterwarnings('ignore', message="Couldn't find ffmpeg", category=RuntimeWarning)
+    from note_seq import midi_io  # pylint: disable=g-import-not-at-top
+  return midi_io

@@ -1,0 +1,139 @@
+"""drumvae.midi against Magenta's converter, and the default drum set's files."""
+import os
+import pathlib
+import pickle
+import random
+import subprocess
+import sys
+import textwrap
+
+import mido
+import note_seq
+import pretty_midi
+import pytest
+
+from drumvae import midi
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+GROOVES_DIR = REPO_ROOT / 'dataset' / 'grooves'
+GM_KIT_PITCHES = {36, 37, 38, 42, 45, 46, 48, 49, 50, 51}
+GROOVE_FILES = [  # Different drummers, styles and tempos.
+    'drummer1/eval_session/1_funk-groove1_138_beat_4-4.mid',
+    'drummer1/session1/10_jazz-funk_116_fill_4-4.mid',
+    'drummer5/session2/10_neworleans-funk_102_beat_4-4.mid',
+    'drummer7/session3/108_rock_95_beat_4-4.mid',
+    'drummer10/session1/1_jazz-swing_124_beat_4-4.mid',
+]
+
+
+def test_make_grooves_rewrites_the_committed_files_byte_for_byte(tmp_path):
+  subprocess.run([sys.executable, 'dataset/make_grooves.py', f'--output_dir={tmp_path}'],
+                 cwd=REPO_ROOT, check=True, capture_output=True)
+  committed = sorted(p.name for p in GROOVES_DIR.glob('*.mid'))
+  assert committed and sorted(p.name for p in tmp_path.iterdir()) == committed
+  for name in committed:
+    assert (tmp_path / name).read_bytes() == (GROOVES_DIR / name).read_bytes(), name
+
+
+def test_default_grooves_are_4_4_gm_drums_on_channel_10_in_many_styles():
+  paths = sorted(GROOVES_DIR.glob('*.mid'))
+  assert 40 <= len(paths) <= 60
+  assert len({p.name.split('_')[0] for p in paths}) >= 8
+  for path in paths:
+    channels = {m.channel for track in mido.MidiFile(path).tracks for m in track
+                if m.type == 'note_on'}
+    assert channels == {9}, path.name  # Channel 10, counted from 1.
+    groove = pretty_midi.PrettyMIDI(str(path))
+    [drums] = groove.instruments
+    assert drums.is_drum and {n.pitch for n in drums.notes} <= GM_KIT_PITCHES, path.name
+    [signature] = groove.time_signature_changes
+    assert (signature.numerator, signature.denominator) == (4, 4)
+    [tempo] = groove.get_tempo_changes()[1]
+    assert 80 <= round(tempo) <= 140, path.name  # MIDI stores tempo in whole µs/beat.
+    bars = groove.get_end_time() * tempo / 60 / 4
+    assert 8 <= round(bars) <= 16, path.name
+
+
+def test_same_note_sequences_as_magentas_convert_midi(groove_dir):
+  """Magenta's module defines clashing absl flags: it runs in a subprocess."""
+  cases = [(str(groove_dir), path) for path in GROOVE_FILES[1:]]
+  cases += [(str(GROOVES_DIR), name) for name in ('funk_0_92bpm.mid', 'shuffle_5_112bpm.mid')]
+  magenta_script = textwrap.dedent('''
+      import os, pickle, sys
+      from magenta.scripts import convert_dir_to_note_sequences as magenta
+      sequences = [magenta.convert_midi(root, os.path.dirname(path), os.path.join(root, path))
+                   for root, path in pickle.loads(sys.stdin.buffer.read())]
+      sys.stdout.buffer.write(pickle.dumps([s.SerializeToString() for s in sequences]))
+  ''')
+  magenta_run = subprocess.run([sys.executable, '-c', magenta_script], input=pickle.dumps(cases),
+                               capture_output=True, check=True,
+                               env={**os.environ, 'TF_USE_LEGACY_KERAS': '1'})
+  magentas = [note_seq.NoteSequence.FromString(s) for s in pickle.loads(magenta_run.stdout)]
+  ours = [midi.convert_midi_file(root, path).sequence for root, path in cases]
+  assert len(ours) == len(magentas) == 6
+  for mine, magentas_sequence in zip(ours, magentas):
+    assert len(mine.notes) >= 10  # Not two empty sequences compared.
+    assert mine == magentas_sequence, mine.filename
+
+
+def test_fields_name_the_file_relative_to_the_root(groove_dir):
+  sequence = midi.convert_midi_file(str(groove_dir), GROOVE_FILES[1]).sequence
+  assert sequence.filename == GROOVE_FILES[1]
+  assert sequence.collection_name == groove_dir.name
+  assert sequence.id.startswith(f'/id/midi/{groove_dir.name}/')
+  assert sequence.id != midi.convert_midi_file(str(groove_dir), GROOVE_FILES[2]).sequence.id
+
+
+def _sequence_midi(is_drum):
+  sequence = note_seq.NoteSequence(ticks_per_quarter=220)
+  sequence.tempos.add(qpm=120)
+  for i in range(8):
+    sequence.notes.add(pitch=36 if is_drum else 60, velocity=100, start_time=i * 0.5,
+                       end_time=i * 0.5 + 0.1, is_drum=is_drum)
+  sequence.total_time = 4.0
+  return note_seq.midi_io.note_sequence_to_pretty_midi(sequence)
+
+
+def _write_bad_file(path, kind, groove_dir):
+  """Writes at `path` a file that fails conversion in the way `kind` names."""
+  real_midi = (groove_dir / GROOVE_FILES[0]).read_bytes()
+  contents = {
+      'empty': b'',
+      'random': bytes(random.Random(0).randrange(256) for _ in range(3000)),
+      'text': b'These are not the drums you are looking for.\n',
+      'truncated': real_midi[:len(real_midi) // 2],
+      # Well-formed chunks, but the track starts with a data byte, not a status.
+      'corrupt': real_midi[:14] + b'MTrk' + (3).to_bytes(4, 'big') + b'\x00\x40\x40',
+  }
+  if kind == 'directory':
+    path.mkdir()
+  elif kind == 'piano':
+    _sequence_midi(is_drum=False).write(str(path))
+  else:
+    path.write_bytes(contents[kind])
+
+
+BAD_FILE_REASONS = {
+    'empty': midi.SkipReason.EMPTY,
+    'random': midi.SkipReason.NOT_MIDI,
+    'text': midi.SkipReason.NOT_MIDI,
+    'truncated': midi.SkipReason.TRUNCATED,
+    'corrupt': midi.SkipReason.CORRUPT,
+    'directory': midi.SkipReason.NOT_A_FILE,
+    'piano': midi.SkipReason.NO_DRUMS,
+}
+
+
+@pytest.mark.parametrize('kind', sorted(BAD_FILE_REASONS))
+def test_skipped_file_says_why(kind, tmp_path, groove_dir):
+  _write_bad_file(tmp_path / f'{kind}.mid', kind, groove_dir)
+  conversion = midi.convert_midi_file(str(tmp_path), f'{kind}.mid')
+  assert conversion.sequence is None
+  assert conversion.skip_reason == BAD_FILE_REASONS[kind]
+
+
+def test_drums_written_from_a_note_sequence_convert(tmp_path):
+  _sequence_midi(is_drum=True).write(str(tmp_path / 'drums.mid'))
+  conversion = midi.convert_midi_file(str(tmp_path), 'drums.mid')
+  assert conversion.skip_reason is None
+  assert [n.pitch for n in conversion.sequence.notes if n.is_drum] == [36] * 8
