@@ -18,6 +18,7 @@ def write_new_file(path, write_fn):
   os.close(fd)
   try:
     write_fn(tmp_path)
+    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes it owner-only
     candidate, n = path, 0
     while True:
       try:
@@ -28,3 +29,9 @@ def write_new_file(path, write_fn):
         candidate = os.path.join(directory, f'{stem}_{n}{ext}')
   finally:
     os.unlink(tmp_path)
+
+
+def _umask():
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask
