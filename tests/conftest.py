@@ -1,6 +1,7 @@
-"""Shared fixtures: where the repository and the Groove MIDI Dataset are."""
+"""Shared fixtures: the Groove MIDI Dataset, and MIDI files that fail to convert."""
 import os
 import pathlib
+import random
 
 import pytest
 
@@ -15,3 +16,47 @@ def groove_dir() -> pathlib.Path:
     pytest.fail(f'Groove MIDI Dataset not found: {path} has no info.csv; '
                 'set GROOVE_DIR to the directory holding info.csv and drummer*/', pytrace=False)
   return path
+
+
+@pytest.fixture
+def write_bad_midi_files(groove_dir):
+  """A function writing into a directory one *.mid per way conversion fails.
+
+  It returns {file name: the drumvae.midi.SkipReason expected for it}.
+  """
+  from drumvae import midi  # pylint: disable=g-import-not-at-top
+
+  def write(directory: pathlib.Path) -> dict:
+    real_midi = min(groove_dir.glob('drummer1/session1/*.mid')).read_bytes()
+    contents = {
+        'empty.mid': (b'', midi.SkipReason.EMPTY),
+        'random.mid': (random.Random(0).randbytes(3000), midi.SkipReason.NOT_MIDI),
+        'text.mid': (b'These are not the drums you are looking for.\n', midi.SkipReason.NOT_MIDI),
+        'truncated.mid': (real_midi[:len(real_midi) // 2], midi.SkipReason.TRUNCATED),
+        # Well-formed chunks, but the track starts with a data byte, not a status.
+        'corrupt.mid': (real_midi[:14] + b'MTrk\x00\x00\x00\x03\x00\x40\x40',
+                        midi.SkipReason.CORRUPT),
+        'piano.mid': (_one_instrument_midi(is_drum=False), midi.SkipReason.NO_DRUMS),
+    }
+    for name, (data, _) in contents.items():
+      (directory / name).write_bytes(data)
+    (directory / 'directory.mid').mkdir()
+    return {**{name: reason for name, (_, reason) in contents.items()},
+            'directory.mid': midi.SkipReason.NOT_A_FILE}
+
+  return write
+
+
+def _one_instrument_midi(is_drum: bool) -> bytes:
+  """The bytes of a 2-bar MIDI file of 8 notes, drums on channel 10 or piano."""
+  import io  # pylint: disable=g-import-not-at-top
+  import note_seq  # pylint: disable=g-import-not-at-top
+  sequence = note_seq.NoteSequence(ticks_per_quarter=220)
+  sequence.tempos.add(qpm=120)
+  for i in range(8):
+    sequence.notes.add(pitch=36 if is_drum else 60, velocity=100, start_time=i * 0.5,
+                       end_time=i * 0.5 + 0.1, is_drum=is_drum)
+  sequence.total_time = 4.0
+  buffer = io.BytesIO()
+  note_seq.midi_io.note_sequence_to_pretty_midi(sequence).write(buffer)
+  return buffer.getvalue()
