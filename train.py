@@ -85,6 +85,11 @@ flags.DEFINE_integer(
     'num_sync_workers', 0,
     'The number of synchronized workers; divides the batch size among them.',
     lower_bound=0, **_OVERRIDABLE)
+flags.DEFINE_bool(
+    'eval_continuous', False,
+    '(added) In eval mode, poll RUN_DIR/train for new checkpoints and evaluate '
+    'each, forever, as Magenta does; default: evaluate the latest one once and '
+    'write metrics.json.')
 flags.DEFINE_float(
     'progress_secs', 10.0,
     '(added) Print step, loss, speed and time left at most this often.',
@@ -188,6 +193,72 @@ def train(run_dir, config_name=None, hparams='', examples_path=None,
           'resume', flush=True)
 
 
+def evaluate(run_dir, config_name=None, hparams='', examples_path=None,
+             eval_num_batches=None, eval_dir_suffix='', master=''):
+  """Evaluates the latest checkpoint once; returns the metrics it writes."""
+  from drumvae import dataset, evaluation  # pylint: disable=g-import-not-at-top
+  from drumvae import run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
+  config_name, hparams, config = load_config(
+      run_dir, config_name, hparams, examples_path, None, 'eval')
+  checkpoint = run_dir_lib.latest_checkpoint(run_dir)
+  examples = dataset.convert_examples(examples_path, config.data_converter,
+                                      'eval')
+  dataset.check_enough_examples(examples, 1, examples_path)
+  # Batch size changes no per-example figure: shrink it to fit small data.
+  batch_size = config.hparams.batch_size = min(config.hparams.batch_size,
+                                               len(examples))
+  num_batches = len(examples) // batch_size
+  if eval_num_batches:
+    num_batches = min(num_batches, eval_num_batches)
+  used = examples.head(num_batches * batch_size)
+  print(f'evaluating {checkpoint} on {len(used)} 4-bar examples of '
+        f'{examples_path}', flush=True)
+  eval_dir = os.path.join(run_dir, 'eval' + eval_dir_suffix)
+  step, summaries = evaluation.teacher_forced_metrics(
+      checkpoint, eval_dir, config,
+      lambda: dataset.make_dataset(used, batch_size, is_training=False),
+      num_batches, master)
+  metrics = {
+      'config': config_name, 'hparams': hparams, 'checkpoint': checkpoint,
+      'examples_path': examples_path, 'global_step': step,
+      'num_examples': len(used),
+      'loss': summaries['loss'],
+      'reconstruction_loss': summaries['losses/r_loss'],
+      'kl_divergence_bits': summaries['losses/kl_bits'],
+      'reconstruction_accuracy_teacher_forced': summaries['metrics/accuracy'],
+      'reconstruction_accuracy_sampled': evaluation.sampled_accuracy(
+          checkpoint, config, used, batch_size),
+      'sampled_temperature': evaluation.SAMPLED_TEMPERATURE,
+  }
+  path = evaluation.write_metrics(eval_dir, metrics)
+  for name in ('global_step', 'num_examples', 'loss', 'kl_divergence_bits',
+               'reconstruction_accuracy_teacher_forced',
+               'reconstruction_accuracy_sampled'):
+    print(f'{name:40s} {metrics[name]:.4f}' if isinstance(metrics[name], float)
+          else f'{name:40s} {metrics[name]}')
+  print(f'wrote {path}', flush=True)
+  return metrics
+
+
+def evaluate_continuously(run_dir, config_name=None, hparams='',
+                          examples_path=None, tfds_name=None,
+                          eval_num_batches=None, eval_dir_suffix='',
+                          cache_dataset=True, master=''):
+  """Magenta's evaluate(): each new checkpoint of RUN_DIR/train, forever."""
+  from magenta.models.music_vae import music_vae_train  # pylint: disable=g-import-not-at-top
+  from drumvae import run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
+  if not eval_num_batches:
+    raise cli.UserError('--eval_continuous needs --eval_num_batches')
+  _, _, config = load_config(run_dir, config_name, hparams, examples_path,
+                             tfds_name, 'eval')
+  dataset_fn = dataset_fn_for(config, examples_path, tfds_name, False,
+                              cache_dataset, None)
+  music_vae_train.evaluate(
+      run_dir_lib.train_dir(run_dir), os.path.join(run_dir,
+                                                   'eval' + eval_dir_suffix),
+      config, dataset_fn, eval_num_batches, master)
+
+
 def main(argv):
   if len(argv) > 1:
     raise cli.UserError(f'unexpected arguments: {" ".join(argv[1:])}')
@@ -205,8 +276,18 @@ def main(argv):
           task=FLAGS.task, num_ps_tasks=FLAGS.num_ps_tasks,
           num_sync_workers=FLAGS.num_sync_workers,
           progress_secs=FLAGS.progress_secs, seed=FLAGS.seed)
+  elif FLAGS.eval_continuous:
+    evaluate_continuously(
+        run_dir, FLAGS.config, FLAGS.hparams, examples_path, FLAGS.tfds_name,
+        FLAGS.eval_num_batches, FLAGS.eval_dir_suffix, FLAGS.cache_dataset,
+        FLAGS.master)
+  elif FLAGS.tfds_name:
+    raise cli.UserError(
+        'one-shot eval reads --examples_path (make_tfrecord.py can write '
+        "Groove's validation split); --tfds_name works with --eval_continuous")
   else:
-    raise cli.UserError('--mode=eval: not built yet')
+    evaluate(run_dir, FLAGS.config, FLAGS.hparams, examples_path,
+             FLAGS.eval_num_batches, FLAGS.eval_dir_suffix, FLAGS.master)
 
 
 if __name__ == '__main__':

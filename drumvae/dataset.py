@@ -28,6 +28,11 @@ class Examples:
   def __len__(self):
     return len(self.lengths)
 
+  def head(self, n):
+    """The first `n` examples."""
+    return Examples(self.inputs[:n], self.outputs[:n], self.controls[:n],
+                    self.lengths[:n], self.num_sequences)
+
 
 def read_note_sequences(examples_path):
   """Yields the NoteSequences of a tfrecord; UserError if it is not one."""
