@@ -1,0 +1,153 @@
+"""End to end: real Groove MIDI -> tfrecord -> a few training steps -> MIDI out.
+
+Every script runs as a user runs it (a subprocess); models use tiny --hparams.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pretty_midi
+import pytest
+
+from note_seq import drums_encoder_decoder
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = 'batch_size=4,z_size=8,enc_rnn_size=[16],dec_rnn_size=[16,16]'
+# The pitch DrumsConverter writes for each of its 9 drum classes.
+DRUM_CLASS_PITCHES = {
+    pitches[0] for pitches in drums_encoder_decoder.DEFAULT_DRUM_TYPE_PITCHES}
+CONFIGS = ['flat-drums_4bar', 'hierdec-drums_4bar_small',
+           'hierdec-drums_4bar_large']
+
+
+def run_script(script, *args):
+  result = subprocess.run([sys.executable, os.path.join(REPO, script), *args],
+                          capture_output=True, text=True, cwd=REPO)
+  assert 'Traceback' not in result.stderr, result.stderr[-3000:]
+  return result
+
+
+def checkpoint_steps(run_dir):
+  train_dir = os.path.join(run_dir, 'train')
+  return sorted(int(name.split('-')[1].split('.')[0])
+                for name in os.listdir(train_dir) if name.endswith('.index'))
+
+
+def long_groove_file(groove_dir):
+  """A whole performance, many bars long."""
+  return os.path.join(groove_dir,
+                      'drummer1/session1/102_funk_95_beat_4-4.mid')  # 3.7 minutes
+
+
+@pytest.fixture(scope='module')
+def examples_path(groove_dir, tmp_path_factory):
+  """A tfrecord of 20 real Groove performances, made by make_tfrecord.py."""
+  midi_dir = tmp_path_factory.mktemp('midi')
+  session = os.path.join(groove_dir, 'drummer1', 'session1')
+  for name in sorted(os.listdir(session))[:20]:
+    os.symlink(os.path.join(session, name), midi_dir / name)
+  output = tmp_path_factory.mktemp('data') / 'groove20.tfrecord'
+  result = run_script('make_tfrecord.py', f'--input_dir={midi_dir}',
+                      f'--output_file={output}')
+  assert result.returncode == 0, result.stderr
+  return str(output)
+
+
+@pytest.fixture(scope='module')
+def trained_runs(examples_path, tmp_path_factory):
+  """Each config trained for 2 steps; returns {config: (run_dir, stdout)}."""
+  runs = {}
+  for config in CONFIGS:
+    run_dir = str(tmp_path_factory.mktemp(config))
+    result = run_script('train.py', f'--config={config}', f'--run_dir={run_dir}',
+                        f'--examples_path={examples_path}', '--num_steps=2',
+                        f'--hparams={TINY}', '--progress_secs=0')
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs[config] = run_dir, result.stdout
+  return runs
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_train_writes_checkpoint_and_records_settings(trained_runs, config):
+  run_dir, stdout = trained_runs[config]
+  assert checkpoint_steps(run_dir)[-1] == 2
+  assert 'step 2/2  loss ' in stdout
+  with open(os.path.join(run_dir, 'run.json')) as f:
+    recorded = json.load(f)
+  assert recorded['config'] == config
+  assert recorded['hparams'] == TINY
+  assert recorded['resolved_hparams']['batch_size'] == 4
+
+
+def test_rerun_resumes_from_last_checkpoint(trained_runs, examples_path):
+  run_dir, _ = trained_runs['hierdec-drums_4bar_small']
+  # No --config or --hparams: both come from RUN_DIR/run.json.
+  result = run_script('train.py', f'--run_dir={run_dir}',
+                      f'--examples_path={examples_path}', '--num_steps=3',
+                      '--progress_secs=0')
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'step 3/3' in result.stdout
+  assert 'step 1/3' not in result.stdout  # did not start over
+  assert checkpoint_steps(run_dir)[-1] == 3
+
+
+def assert_4bar_drum_midi(path):
+  midi = pretty_midi.PrettyMIDI(path)
+  _, tempi = midi.get_tempo_changes()
+  bar_seconds = 4 * 60.0 / tempi[0]
+  notes = [n for instrument in midi.instruments for n in instrument.notes]
+  assert notes, f'{path} has no notes'
+  assert all(instrument.is_drum for instrument in midi.instruments)
+  assert {n.pitch for n in notes} <= DRUM_CLASS_PITCHES
+  assert max(n.start for n in notes) < 4 * bar_seconds
+  assert midi.get_end_time() <= 4 * bar_seconds + 1e-3
+
+
+@pytest.mark.parametrize('config', ['flat-drums_4bar', 'hierdec-drums_4bar'])
+def test_sample_writes_4bar_drum_midi(trained_runs, tmp_path, config):
+  run_dir, _ = trained_runs['hierdec-drums_4bar_small' if config.startswith(
+      'hierdec') else config]
+  result = run_script('generate.py', f'--run_dir={run_dir}', '--mode=sample',
+                      '--num_outputs=3', f'--output_dir={tmp_path}',
+                      '--temperature=1.0')
+  assert result.returncode == 0, result.stderr[-3000:]
+  paths = result.stdout.split()
+  assert len(paths) == 3 and sorted(os.listdir(tmp_path)) == sorted(
+      os.path.basename(p) for p in paths)
+  for path in paths:
+    assert_4bar_drum_midi(path)
+
+
+def test_interpolate_cuts_whole_performance_to_4_bars(trained_runs, groove_dir,
+                                                      tmp_path):
+  run_dir, _ = trained_runs['flat-drums_4bar']
+  performance = long_groove_file(groove_dir)
+  short_groove = os.path.join(groove_dir,
+                              'drummer1/session1/145_latin-brazilian-baiao_95_beat_4-4.mid')
+  args = [f'--run_dir={run_dir}', '--mode=interpolate', '--num_outputs=4',
+          f'--input_midi_1={performance}', '--start_bar_1=9',
+          f'--input_midi_2={short_groove}', f'--output_dir={tmp_path}']
+  first = run_script('generate.py', *args)
+  assert first.returncode == 0, first.stderr[-3000:]
+  second = run_script('generate.py', *args)  # same second: new names
+  assert second.returncode == 0, second.stderr[-3000:]
+  paths = first.stdout.split() + second.stdout.split()
+  assert len(set(paths)) == 8 and len(os.listdir(tmp_path)) == 8
+  for path in paths:
+    assert_4bar_drum_midi(path)
+
+
+def test_start_bar_past_the_end_is_one_line_error(trained_runs, groove_dir,
+                                                  tmp_path):
+  run_dir, _ = trained_runs['flat-drums_4bar']
+  performance = long_groove_file(groove_dir)
+  result = run_script('generate.py', f'--run_dir={run_dir}',
+                      '--mode=interpolate', f'--input_midi_1={performance}',
+                      f'--input_midi_2={performance}', '--start_bar_2=999',
+                      f'--output_dir={tmp_path}')
+  assert result.returncode == 1
+  assert result.stderr.strip().splitlines()[-1].startswith(
+      'generate.py: error: --input_midi_2=')
+  assert 'choose another start bar' in result.stderr
+  assert os.listdir(tmp_path) == []
