@@ -66,6 +66,18 @@ flags.DEFINE_integer(
     'The maximum number of grooves decoded at once; lower it to save memory.',
     lower_bound=1)
 
+flags.DEFINE_bool(
+    'render_wav', False,
+    '(added) Also write a WAV beside each MIDI file, rendered with FluidSynth.')
+flags.DEFINE_bool(
+    'plot', False,
+    '(added) Also write a drum-grid PNG beside each MIDI file; an '
+    'interpolation also gets one picture of all its steps stacked.')
+flags.DEFINE_string(
+    'soundfont', None,
+    '(added) SoundFont (.sf2) for --render_wav; default: the General MIDI set '
+    'with a drum kit that ships inside pretty_midi.')
+
 flags.mark_flags_as_mutual_exclusive(['run_dir', 'checkpoint_file'],
                                      required=True)
 flags.register_multi_flags_validator(
@@ -201,6 +213,35 @@ def write_midi_files(sequences, output_dir, name_prefix):
   return paths
 
 
+def check_renderer(render_wav, soundfont):
+  """Whether WAVs can be rendered: warns (MIDI still gets written) if not."""
+  if not render_wav:
+    return False
+  from drumvae import audio  # pylint: disable=g-import-not-at-top
+  audio.check_soundfont(soundfont or audio.default_soundfont())
+  try:
+    audio.require_fluidsynth()
+  except audio.FluidSynthMissing as e:
+    cli.warning_line(f'{e}; writing MIDI without WAV')
+    return False
+  return True
+
+
+def render_outputs(midi_paths, sequences, mode, render_wav, plot, soundfont):
+  """WAV and PNG files beside the MIDI files; returns the paths written."""
+  from drumvae import drum_grid, files, render  # pylint: disable=g-import-not-at-top
+  written = render.render_midi_files(midi_paths, wav=render_wav, plot=plot,
+                                     soundfont=soundfont)
+  if plot and mode == 'interpolate':
+    stem = midi_paths[0].rsplit('-000-of-', 1)[0]
+    path = files.write_new_file(
+        f'{stem}-interpolation.png',
+        lambda tmp: drum_grid.plot_interpolation(sequences, tmp))
+    print(path, flush=True)
+    written.append(path)
+  return written
+
+
 def main(argv):
   if len(argv) > 1:
     raise cli.UserError(f'unexpected arguments: {" ".join(argv[1:])}')
@@ -214,6 +255,7 @@ def main(argv):
     end = read_input(FLAGS.input_midi_2, FLAGS.start_bar_2, config,
                      'input_midi_2')
   check_output_dir(FLAGS.output_dir)
+  render_wav = check_renderer(FLAGS.render_wav, FLAGS.soundfont)
   model = load_model(config, checkpoint,
                      min(FLAGS.max_batch_size, FLAGS.num_outputs),
                      f'--config={config_name} --hparams={hparams!r}')
@@ -223,8 +265,12 @@ def main(argv):
   else:
     sequences = sample(model, config, FLAGS.num_outputs, FLAGS.temperature)
   name_prefix = f'{config_name}_{FLAGS.mode}_{time.strftime("%Y-%m-%d_%H%M%S")}'
-  for path in write_midi_files(sequences, FLAGS.output_dir, name_prefix):
-    print(path)
+  midi_paths = write_midi_files(sequences, FLAGS.output_dir, name_prefix)
+  for path in midi_paths:
+    print(path, flush=True)
+  if render_wav or FLAGS.plot:
+    render_outputs(midi_paths, sequences, FLAGS.mode, render_wav, FLAGS.plot,
+                   FLAGS.soundfont)
 
 
 if __name__ == '__main__':
