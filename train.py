@@ -95,6 +95,10 @@ flags.DEFINE_float(
     '(added) Print step, loss, speed and time left at most this often.',
     lower_bound=0.0)
 flags.DEFINE_integer(
+    'save_summaries_steps', 100,
+    '(added) Save TensorBoard summaries (loss, KL, accuracy...) every this '
+    'many steps.', lower_bound=1)
+flags.DEFINE_integer(
     'seed', None,
     '(added) Graph-level random seed, for repeatable runs.')
 
@@ -164,7 +168,7 @@ def train(run_dir, config_name=None, hparams='', examples_path=None,
           tfds_name=None, num_steps=200000, checkpoints_to_keep=100,
           keep_checkpoint_every_n_hours=1, cache_dataset=True, master='',
           task=0, num_ps_tasks=0, num_sync_workers=0, progress_secs=10.0,
-          seed=None):
+          save_summaries_steps=100, seed=None):
   """Trains into RUN_DIR/train, resuming from its last checkpoint if any."""
   from drumvae import hooks, magenta_compat  # pylint: disable=g-import-not-at-top
   from drumvae import run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
@@ -183,6 +187,7 @@ def train(run_dir, config_name=None, hparams='', examples_path=None,
       run_dir_lib.train_dir(run_dir), config, dataset_fn,
       hooks=[hooks.ProgressHook(lambda: config.model.loss, num_steps,
                                 progress_secs), stop_hook],
+      save_summaries_steps=save_summaries_steps,
       num_steps=num_steps or None,
       checkpoints_to_keep=checkpoints_to_keep,
       keep_checkpoint_every_n_hours=keep_checkpoint_every_n_hours,
@@ -275,7 +280,8 @@ def main(argv):
           cache_dataset=FLAGS.cache_dataset, master=FLAGS.master,
           task=FLAGS.task, num_ps_tasks=FLAGS.num_ps_tasks,
           num_sync_workers=FLAGS.num_sync_workers,
-          progress_secs=FLAGS.progress_secs, seed=FLAGS.seed)
+          progress_secs=FLAGS.progress_secs,
+          save_summaries_steps=FLAGS.save_summaries_steps, seed=FLAGS.seed)
   elif FLAGS.eval_continuous:
     evaluate_continuously(
         run_dir, FLAGS.config, FLAGS.hparams, examples_path, FLAGS.tfds_name,

@@ -43,8 +43,12 @@ def get_dataset_without_unbatch(config, is_training, cache_dataset=True):
 
 
 def train_with_hooks(train_dir, config, dataset_fn, hooks=(),
-                     session_config=None, **train_kwargs):
+                     session_config=None, save_summaries_steps=100,
+                     **train_kwargs):
   """Runs Magenta's `music_vae_train.train()` with extra session hooks.
+
+  Also sets the session config and how often TensorBoard summaries are saved
+  (Magenta leaves tf_slim's default, every 100 steps).
 
   `train_kwargs` are passed to Magenta's `train()` unchanged (num_steps,
   checkpoints_to_keep, master, task, ...).
@@ -55,6 +59,7 @@ def train_with_hooks(train_dir, config, dataset_fn, hooks=(),
     kwargs['hooks'] = list(kwargs.get('hooks') or []) + list(hooks)
     if session_config is not None:
       kwargs['config'] = session_config
+    kwargs['save_summaries_steps'] = save_summaries_steps
     return magenta_tf_slim_train(*args, **kwargs)
 
   with _patched(tf_slim.training, 'train', tf_slim_train_with_hooks):
