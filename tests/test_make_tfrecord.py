@@ -18,6 +18,7 @@ from drumvae import midi
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 GROOVE_SPLIT_SIZES = {'train': 897, 'validation': 124, 'test': 129}
+IN_PROCESS = 1  # num_workers for small inputs, where starting workers costs more than it saves.
 
 
 def read_records(path):
@@ -67,7 +68,8 @@ def test_same_records_as_magentas_converter(groove_subset, tmp_path):
                   f'--input_dir={subset}', f'--output_file={tmp_path / "magenta.tfrecord"}',
                   '--recursive', '--log=ERROR'],
                  check=True, capture_output=True, env={**os.environ, 'TF_USE_LEGACY_KERAS': '1'})
-  make_tfrecord.convert_directory(str(subset), str(tmp_path / 'ours.tfrecord'), recursive=True)
+  make_tfrecord.convert_directory(str(subset), str(tmp_path / 'ours.tfrecord'), recursive=True,
+                                  num_workers=IN_PROCESS)
   magentas = {s.id: s for s in read_records(tmp_path / 'magenta.tfrecord')}
   ours = {s.id: s for s in read_records(tmp_path / 'ours.tfrecord')}
   assert len(ours) == 10 and ours == magentas
@@ -99,7 +101,7 @@ def test_split_csv_writes_one_file_per_split_and_skips_unlisted(groove_subset, t
   subset, rows = groove_subset
   shutil.copy(subset / rows[0]['midi_filename'], subset / 'unlisted.mid')
   summary = make_tfrecord.convert_directory(str(subset), str(tmp_path / 'g.tfrecord'), recursive=True,
-                                            split_csv=str(subset / 'info.csv'))
+                                            num_workers=IN_PROCESS, split_csv=str(subset / 'info.csv'))
   assert summary.skipped == {make_tfrecord.NOT_IN_SPLIT_CSV: ['unlisted.mid']}
   for split in GROOVE_SPLIT_SIZES:
     filenames = {s.filename for s in read_records(tmp_path / f'g-{split}.tfrecord')}
@@ -120,7 +122,7 @@ def test_full_groove_dataset_splits_897_124_129(groove_dir, tmp_path, capsys):
 def test_default_drum_set_gives_4_bar_drum_examples(tmp_path):
   from magenta.models.music_vae import data  # pylint: disable=g-import-not-at-top
   summary = make_tfrecord.convert_directory(str(REPO_ROOT / 'dataset' / 'grooves'),
-                                            str(tmp_path / 'default.tfrecord'))
+                                            str(tmp_path / 'default.tfrecord'), num_workers=IN_PROCESS)
   converter = data.DrumsConverter(max_bars=100, slice_bars=4, steps_per_quarter=4, roll_input=True)
   sequences = read_records(tmp_path / 'default.tfrecord')
   assert summary.converted == len(sequences) == 54
@@ -140,7 +142,7 @@ def test_failed_run_leaves_existing_output_and_no_temp_files(groove_subset, tmp_
     make_tfrecord.convert_directory(str(tmp_path / 'in'), str(output))
   assert output.read_bytes() == b'earlier output'
   shutil.copy(subset / rows[0]['midi_filename'], tmp_path / 'in' / 'good.mid')
-  make_tfrecord.convert_directory(str(tmp_path / 'in'), str(output))
+  make_tfrecord.convert_directory(str(tmp_path / 'in'), str(output), num_workers=IN_PROCESS)
   assert [s.filename for s in read_records(output)] == ['good.mid']
   assert sorted(p.name for p in tmp_path.iterdir()) == ['groove', 'in', 'out.tfrecord']
 
