@@ -65,15 +65,20 @@ def convert_examples(examples_path, data_converter, mode):
     controls.extend(tensors.controls)
     lengths.extend(tensors.lengths)
   return Examples(
-      inputs=_stack(inputs, data_converter.input_depth),
-      outputs=_stack(outputs, data_converter.output_depth),
-      controls=_stack(controls, data_converter.control_depth),
+      inputs=_stack(inputs, data_converter.input_depth,
+                    data_converter.input_dtype),
+      outputs=_stack(outputs, data_converter.output_depth,
+                     data_converter.output_dtype),
+      controls=_stack(controls, data_converter.control_depth,
+                      data_converter.control_dtype),
       lengths=np.array(lengths, np.int32),
       num_sequences=num_sequences)
 
 
-def _stack(rows, depth):
-  return np.stack(rows) if rows else np.zeros((0, 0, depth), bool)
+def _stack(rows, depth, dtype):
+  """Rows as one array of the converter's dtype, as Magenta's pipeline casts them."""
+  return (np.stack(rows).astype(dtype, copy=False) if rows
+          else np.zeros((0, 0, depth), dtype))
 
 
 def check_enough_examples(examples, batch_size, examples_path):

@@ -1,0 +1,80 @@
+"""The data path: Magenta's pipeline with the unbatch workaround, and ours.
+
+Both pipelines run in a child process: without the workaround, TF segfaults,
+which would take the whole test session down.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+COMPARE_PIPELINES = textwrap.dedent('''
+    import sys
+    sys.path.insert(0, {repo!r})
+    from drumvae import tf_env
+    tf_env.setup_tensorflow()
+    import numpy as np
+    import tensorflow.compat.v1 as tf
+    import configs
+    from drumvae import dataset, magenta_compat
+
+    config = configs.get_config('hierdec-drums_4bar_small', 'batch_size=4')
+    config = config._replace(eval_examples_path={examples!r})
+
+    def batches(make, count):
+      with tf.Graph().as_default():
+        next_batch = tf.data.make_one_shot_iterator(make()).get_next()
+        with tf.Session() as session:
+          return [session.run(next_batch) for _ in range(count)]
+
+    stock = batches(lambda: magenta_compat.get_dataset_without_unbatch(
+        config, is_training=False), {count})
+    examples = dataset.convert_examples({examples!r}, config.data_converter, 'eval')
+    ours = batches(lambda: dataset.make_dataset(examples, 4, is_training=False), {count})
+    for stock_batch, our_batch in zip(stock, ours):
+      for stock_part, our_part in zip(stock_batch, our_batch):
+        assert stock_part.dtype == our_part.dtype, (stock_part.dtype, our_part.dtype)
+        np.testing.assert_array_equal(stock_part, our_part)
+    print('equal batches:', len(stock), 'of shapes', [p.shape for p in stock[0]])
+''')
+
+
+@pytest.fixture(scope='module')
+def examples_path(groove_dir, tmp_path_factory):
+  """A tfrecord of 20 Groove performances."""
+  midi_dir = tmp_path_factory.mktemp('midi')
+  session = groove_dir / 'drummer1' / 'session1'
+  for path in sorted(session.glob('*.mid'))[:20]:
+    (midi_dir / path.name).symlink_to(path)
+  output = tmp_path_factory.mktemp('data') / 'groove20.tfrecord'
+  subprocess.run([sys.executable, os.path.join(REPO, 'make_tfrecord.py'),
+                  f'--input_dir={midi_dir}', f'--output_file={output}'],
+                 check=True, capture_output=True)
+  return str(output)
+
+
+def test_our_batches_equal_magentas_with_unbatch_workaround(examples_path):
+  result = subprocess.run(
+      [sys.executable, '-c', COMPARE_PIPELINES.format(
+          repo=REPO, examples=examples_path, count=2)],
+      capture_output=True, text=True, cwd=REPO)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'equal batches: 2 of shapes [(4, 64, 10), (4, 64, 512), (4, 64, 0), (4,)]' \
+      in result.stdout
+
+
+def test_too_few_examples_fail_fast_with_counts(examples_path, tmp_path):
+  result = subprocess.run(
+      [sys.executable, os.path.join(REPO, 'train.py'),
+       '--config=hierdec-drums_4bar_small', f'--run_dir={tmp_path / "run"}',
+       f'--examples_path={examples_path}', '--num_steps=1'],
+      capture_output=True, text=True, cwd=REPO, timeout=120)
+  assert result.returncode == 1
+  last_line = result.stderr.strip().splitlines()[-1]
+  assert last_line.startswith(f'train.py: error: --examples_path={examples_path} has ')
+  assert 'fewer than one batch of 512' in last_line
+  assert 'Traceback' not in result.stderr
