@@ -38,7 +38,7 @@ class MidiConversion:
   relative_path: str
   sequence: Optional[music_pb2.NoteSequence] = None
   skip_reason: Optional[SkipReason] = None
-  detail: str = ''  # The error message behind the skip, if there was one.
+  detail: str = ''  # For corrupt or unreadable files: the error message.
 
 
 def note_sequence_id(filename: str, collection_name: str, source_type: str = 'midi') -> str:
@@ -67,7 +67,10 @@ def convert_midi_file(root_dir: str, relative_path: str) -> MidiConversion:
   try:
     sequence = midi_io.midi_to_note_sequence(data)
   except midi_io.MIDIConversionError as e:
-    return MidiConversion(relative_path, skip_reason=why_unparsable(data), detail=str(e))
+    reason = why_unparsable(data)
+    # The parser's message adds nothing to the other reasons (mostly an EOFError).
+    detail = str(e) if reason is SkipReason.CORRUPT else ''
+    return MidiConversion(relative_path, skip_reason=reason, detail=detail)
   if not any(note.is_drum for note in sequence.notes):
     return MidiConversion(relative_path, skip_reason=SkipReason.NO_DRUMS)
   sequence.collection_name = os.path.basename(root_dir)
