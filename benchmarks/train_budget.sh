@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Trains each config for the same wall-clock budget on Groove's train split, then
+# evaluates it on the validation split and prints the comparison table.
+#   bash benchmarks/train_budget.sh [MINUTES] [RUNS_DIR]
+# Needs data/groove-{train,validation}.tfrecord:
+#   .venv/bin/python make_tfrecord.py --input_dir=$GROOVE_DIR --recursive \
+#       --split_csv=$GROOVE_DIR/info.csv --output_file=data/groove.tfrecord
+set -euo pipefail
+cd "$(dirname "$0")/.."
+minutes=${1:-12}
+runs=${2:-runs/budget}
+hparams=batch_size=64  # the real model sizes; 512 is out of reach on 2 CPU cores
+for config in flat-drums_4bar hierdec-drums_4bar_small hierdec-drums_4bar_large; do
+  # SIGTERM makes train.py finish its step and save a checkpoint.
+  timeout -s TERM "${minutes}m" .venv/bin/python train.py --config=$config \
+    --run_dir=$runs/$config --examples_path=data/groove-train.tfrecord \
+    --hparams=$hparams --num_steps=0 --save_summaries_steps=5 --progress_secs=60 || true
+  .venv/bin/python train.py --mode=eval --run_dir=$runs/$config \
+    --examples_path=data/groove-validation.tfrecord --eval_num_batches=8
+done
+.venv/bin/python compare_runs.py --run_dirs=$runs/flat-drums_4bar,$runs/hierdec-drums_4bar_small,$runs/hierdec-drums_4bar_large \
+  --output_png=$runs/loss.png
