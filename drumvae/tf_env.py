@@ -13,12 +13,16 @@ os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
 # Eigen MatMul of each LSTM backward step (dX = dGates @ W^T) runs 3-4x slower.
 # Same math, different summation order: ~2x faster training (BENCHMARKS.md).
 os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')
-# TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) hides our output.
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+# TensorFlow's C++ chatter (CUDA probing, oneDNN notes such as "oneDNN supports
+# DT_BOOL only on platforms with AVX-512", logged as errors) hides our output;
+# real failures still reach Python as exceptions. --verbose shows it all.
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
 
 def setup_tensorflow(verbose=False):
   """Graph mode as Magenta's scripts run it, without the deprecation noise."""
+  if verbose:
+    os.environ['TF_CPP_MIN_LOG_LEVEL'] = '0'  # effective if TF is not loaded yet
   from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
   absl_logging.set_verbosity(absl_logging.INFO if verbose else absl_logging.ERROR)
   if not verbose:
