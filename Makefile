@@ -1,5 +1,6 @@
 # make demo  -- set up, then convert the default drum set, train briefly, sample
-# make test  -- set up, then run the test suite
+# make test  -- set up, then run the test suite (two test files at a time: most
+#              of the time goes to single-threaded TF graph building)
 PY := .venv/bin/python
 # A small CPU preset: the real sizes take ~10 s a step on 2 cores (see README).
 DEMO_CONFIG  := hierdec-drums_4bar_small
@@ -17,4 +18,4 @@ demo: setup
 	$(PY) generate.py --run_dir=runs/demo --mode=sample --num_outputs=5 --output_dir=samples
 
 test: setup
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 --dist loadfile tests
