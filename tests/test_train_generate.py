@@ -4,6 +4,7 @@ Every script runs as a user runs it (a subprocess); models use tiny --hparams.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -153,38 +154,46 @@ def test_start_bar_past_the_end_is_one_line_error(trained_runs, groove_dir,
   assert os.listdir(tmp_path) == []
 
 
-def test_eval_runs_once_and_writes_sane_metrics(trained_runs, examples_path):
-  for config in ('flat-drums_4bar', 'hierdec-drums_4bar_small'):
-    run_dir, _ = trained_runs[config]
-    result = run_script('train.py', '--mode=eval', f'--run_dir={run_dir}',
-                        f'--examples_path={examples_path}',
-                        '--eval_num_batches=2')
-    assert result.returncode == 0, result.stderr[-3000:]
-    with open(os.path.join(run_dir, 'eval', 'metrics.json')) as f:
-      metrics = json.load(f)
-    assert metrics['config'] == config
-    assert metrics['global_step'] == checkpoint_steps(run_dir)[-1]
-    assert metrics['num_examples'] == 2 * 4  # 2 batches of batch_size 4
-    assert metrics['checkpoint'].endswith(f'model.ckpt-{metrics["global_step"]}')
-    for name in ('reconstruction_accuracy_teacher_forced',
-                 'reconstruction_accuracy_sampled'):
-      assert 0.0 <= metrics[name] <= 1.0
-    # An untrained 512-way decoder: loss near 64 steps x ln(512) = 399 nats.
-    assert 300 < metrics['loss'] < 500
-    assert metrics['kl_divergence_bits'] >= 0
-    assert 'reconstruction_accuracy_sampled' in result.stdout
+@pytest.fixture(scope='module')
+def evaluated_run(trained_runs, examples_path):
+  """The hierdec small run, evaluated once on 2 batches; (run_dir, stdout)."""
+  run_dir, _ = trained_runs['hierdec-drums_4bar_small']
+  result = run_script('train.py', '--mode=eval', f'--run_dir={run_dir}',
+                      f'--examples_path={examples_path}',
+                      '--eval_num_batches=2')
+  assert result.returncode == 0, result.stderr[-3000:]
+  return run_dir, result.stdout
 
 
-def test_compare_runs_table_and_loss_picture(trained_runs, tmp_path):
-  flat, small = (trained_runs[c][0] for c in ('flat-drums_4bar',
-                                              'hierdec-drums_4bar_small'))
+def test_eval_runs_once_and_writes_sane_metrics(evaluated_run):
+  run_dir, stdout = evaluated_run
+  config = 'hierdec-drums_4bar_small'
+  with open(os.path.join(run_dir, 'eval', 'metrics.json')) as f:
+    metrics = json.load(f)
+  assert metrics['config'] == config
+  assert metrics['global_step'] == checkpoint_steps(run_dir)[-1]
+  assert metrics['num_examples'] == 2 * 4  # 2 batches of batch_size 4
+  assert metrics['checkpoint'].endswith(f'model.ckpt-{metrics["global_step"]}')
+  for name in ('reconstruction_accuracy_teacher_forced',
+               'reconstruction_accuracy_sampled'):
+    assert 0.0 <= metrics[name] <= 1.0
+  # An untrained 512-way decoder: loss near 64 steps x ln(512) = 399 nats.
+  assert 300 < metrics['loss'] < 500
+  assert metrics['kl_divergence_bits'] >= 0
+  assert 'reconstruction_accuracy_sampled' in stdout
+
+
+def test_compare_runs_table_and_loss_picture(evaluated_run, tmp_path):
+  small, _ = evaluated_run
+  # A second evaluated run, without another subprocess: a copy of the first.
+  shutil.copytree(small, tmp_path / 'copy')
   png = tmp_path / 'loss.png'
-  result = run_script('compare_runs.py', f'--run_dirs={flat},{small}',
+  result = run_script('compare_runs.py', f'--run_dirs={small},{tmp_path / "copy"}',
                       f'--output_png={png}')
   assert result.returncode == 0, result.stderr[-3000:]
   rows = [line for line in result.stdout.splitlines() if line.startswith('|')]
   assert len(rows) == 4  # heading, rule, one row per run
-  assert 'flat-drums_4bar' in rows[2] and 'hierdec-drums_4bar_small' in rows[3]
+  assert all('| hierdec-drums_4bar_small |' in row for row in rows[2:])
   assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
