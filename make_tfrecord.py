@@ -1,7 +1,8 @@
 r"""Converts a directory of MIDI files to a TFRecord file of NoteSequences.
 
-The flags and the NoteSequences (notes, filename, collection_name, id) are
-those of Magenta's convert_dir_to_note_sequences, with these differences:
+--input_dir, --output_file and --recursive work as in Magenta's
+convert_dir_to_note_sequences, and the NoteSequences are the same (notes,
+filename, collection_name, id), with these differences:
   * MIDI files only (.mid, .midi), and files with no drum notes are skipped.
   * Files are converted by --num_workers processes and written in sorted path
     order; a trailing slash on --input_dir does not empty the collection name.
