@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+import io
 import os
 import typing
 import warnings
@@ -19,6 +20,12 @@ from typing import Optional
 
 if typing.TYPE_CHECKING:
   from note_seq.protobuf import music_pb2
+
+# pretty_midi allocates an 8-byte float per MIDI tick up to a file's last tick;
+# note_seq lifts pretty_midi's own limit (10^7) to 10^10, so a 64-byte file
+# with one huge delta time could ask for 80 GB. 2^25 ticks (256 MiB) is still
+# 4.8 hours at 960 ticks a quarter note and 120 qpm.
+MAX_TICKS = 2**25
 
 
 class SkipReason(enum.Enum):
@@ -29,7 +36,7 @@ class SkipReason(enum.Enum):
   NOT_MIDI = 'not a MIDI file'
   TRUNCATED = 'truncated MIDI file'
   CORRUPT = 'corrupt MIDI data'
-  NO_DRUMS = 'no drum notes (is_drum / channel 10)'
+  NO_DRUMS = 'no drum notes (drums must be on MIDI channel 10, i.e. is_drum)'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,11 +72,11 @@ def convert_midi_file(root_dir: str, relative_path: str) -> MidiConversion:
     return MidiConversion(relative_path, skip_reason=SkipReason.UNREADABLE, detail=e.strerror)
   midi_io = _note_seq_midi_io()
   try:
-    sequence = midi_io.midi_to_note_sequence(data)
-  except midi_io.MIDIConversionError as e:
+    sequence = midi_io.midi_to_note_sequence(_read_pretty_midi(data))
+  except Exception as e:  # pylint: disable=broad-except  # As in note_seq: parsers raise all kinds.
     reason = why_unparsable(data)
     # The parser's message adds nothing to the other reasons (mostly an EOFError).
-    detail = str(e) if reason is SkipReason.CORRUPT else ''
+    detail = f'{type(e).__name__}: {e}' if reason is SkipReason.CORRUPT else ''
     return MidiConversion(relative_path, skip_reason=reason, detail=detail)
   if not any(note.is_drum for note in sequence.notes):
     return MidiConversion(relative_path, skip_reason=SkipReason.NO_DRUMS)
@@ -77,6 +84,18 @@ def convert_midi_file(root_dir: str, relative_path: str) -> MidiConversion:
   sequence.filename = relative_path
   sequence.id = note_sequence_id(sequence.filename, sequence.collection_name)
   return MidiConversion(relative_path, sequence)
+
+
+def _read_pretty_midi(data: bytes):
+  """pretty_midi's reading of `data`, as note_seq's, but refusing more than MAX_TICKS."""
+  import mido  # pylint: disable=g-import-not-at-top
+  import pretty_midi  # pylint: disable=g-import-not-at-top
+  midi_file = mido.MidiFile(file=io.BytesIO(data), charset='latin1')  # pretty_midi's charset
+  last_tick = max((sum(message.time for message in track) for track in midi_file.tracks),
+                  default=0)
+  if last_tick > MAX_TICKS:
+    raise ValueError(f'its last event is at tick {last_tick}, past {MAX_TICKS}: likely corrupt')
+  return pretty_midi.PrettyMIDI(mido_object=midi_file)
 
 
 def why_unparsable(data: bytes) -> SkipReason:
