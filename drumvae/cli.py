@@ -39,6 +39,20 @@ def warning_line(message):
   print(f'{_program_name()}: warning: {message}', file=sys.stderr, flush=True)
 
 
+def parse_flags(argv):
+  """absl's flag parsing, with a bad flag reported as one `error:` line.
+
+  absl prints `FATAL Flags parsing error: ...` and a usage hint on two or more
+  lines instead.
+  """
+  try:
+    return FLAGS(argv)
+  except flags.Error as e:
+    message = ' '.join(str(e).split())
+    error_line(f'{message} (see --helpshort)')
+    sys.exit(EXIT_USER_ERROR)
+
+
 def run(main):
   """Like `absl.app.run(main)`, with one-line errors unless --verbose."""
 
@@ -60,4 +74,4 @@ def run(main):
                  .replace('\n', ' '))
       sys.exit(EXIT_INTERNAL_ERROR)
 
-  app.run(guarded_main)
+  app.run(guarded_main, flags_parser=parse_flags)
