@@ -4,7 +4,8 @@
 `magenta.scripts.convert_dir_to_note_sequences.convert_midi` gives for the same
 file (notes, filename, collection_name, id), but instead of logging and
 returning None it says why a file was skipped. It also skips files without
-drum notes, which that converter keeps. It imports only note_seq, not
+drum notes, which that converter keeps, and (as corrupt) files whose ticks run
+past MAX_TICKS, which would exhaust memory. It imports only note_seq, not
 TensorFlow, so it runs cheaply in worker processes.
 """
 from __future__ import annotations
@@ -72,11 +73,11 @@ def convert_midi_file(root_dir: str, relative_path: str) -> MidiConversion:
     return MidiConversion(relative_path, skip_reason=SkipReason.UNREADABLE, detail=e.strerror)
   midi_io = _note_seq_midi_io()
   try:
-    sequence = midi_io.midi_to_note_sequence(_read_pretty_midi(data))
-  except Exception as e:  # pylint: disable=broad-except  # As in note_seq: parsers raise all kinds.
+    sequence = midi_to_note_sequence(data)
+  except midi_io.MIDIConversionError as e:
     reason = why_unparsable(data)
     # The parser's message adds nothing to the other reasons (mostly an EOFError).
-    detail = f'{type(e).__name__}: {e}' if reason is SkipReason.CORRUPT else ''
+    detail = str(e) if reason is SkipReason.CORRUPT else ''
     return MidiConversion(relative_path, skip_reason=reason, detail=detail)
   if not any(note.is_drum for note in sequence.notes):
     return MidiConversion(relative_path, skip_reason=SkipReason.NO_DRUMS)
@@ -86,16 +87,25 @@ def convert_midi_file(root_dir: str, relative_path: str) -> MidiConversion:
   return MidiConversion(relative_path, sequence)
 
 
-def _read_pretty_midi(data: bytes):
-  """pretty_midi's reading of `data`, as note_seq's, but refusing more than MAX_TICKS."""
+def midi_to_note_sequence(data: bytes) -> music_pb2.NoteSequence:
+  """`note_seq.midi_to_note_sequence(data)`, refusing files past MAX_TICKS.
+
+  Raises note_seq's MIDIConversionError for anything it cannot read, as
+  note_seq does.
+  """
   import mido  # pylint: disable=g-import-not-at-top
+  midi_io = _note_seq_midi_io()
   import pretty_midi  # pylint: disable=g-import-not-at-top
-  midi_file = mido.MidiFile(file=io.BytesIO(data), charset='latin1')  # pretty_midi's charset
-  last_tick = max((sum(message.time for message in track) for track in midi_file.tracks),
-                  default=0)
-  if last_tick > MAX_TICKS:
-    raise ValueError(f'its last event is at tick {last_tick}, past {MAX_TICKS}: likely corrupt')
-  return pretty_midi.PrettyMIDI(mido_object=midi_file)
+  try:
+    midi_file = mido.MidiFile(file=io.BytesIO(data), charset='latin1')  # as pretty_midi reads
+    last_tick = max((sum(message.time for message in track) for track in midi_file.tracks),
+                    default=0)
+    if last_tick > MAX_TICKS:
+      raise ValueError(f'its last event is at tick {last_tick}, past {MAX_TICKS}: likely corrupt')
+    midi = pretty_midi.PrettyMIDI(mido_object=midi_file)
+  except Exception as e:  # pylint: disable=broad-except  # As note_seq: parsers raise all kinds.
+    raise midi_io.MIDIConversionError(f'{type(e).__name__}: {e}') from e
+  return midi_io.midi_to_note_sequence(midi)
 
 
 def why_unparsable(data: bytes) -> SkipReason:
