@@ -271,7 +271,7 @@ def write_records(results: Iterable[ConvertedFile], temp_path_by_split: dict[str
     writers = {split: stack.enter_context(tf.io.TFRecordWriter(path))
                for split, path in temp_path_by_split.items()}
     for done, result in enumerate(results, start=1):
-      split = _split_of(result.relative_path, split_by_file)
+      split = split_of(result.relative_path, split_by_file)
       if result.skip_reason:
         detail = f' ({result.detail})'.replace('\n', ' ') if result.detail else ''
         cli.warning_line(f'skipped {result.relative_path}: {result.skip_reason.value}{detail}')
@@ -287,7 +287,7 @@ def write_records(results: Iterable[ConvertedFile], temp_path_by_split: dict[str
   return counts, skipped
 
 
-def _split_of(relative_path: str, split_by_file: Optional[dict[str, str]]) -> Optional[str]:
+def split_of(relative_path: str, split_by_file: Optional[dict[str, str]]) -> Optional[str]:
   """A file's split: ALL_FILES without a CSV, None if the CSV does not list it."""
   if split_by_file is None:
     return ALL_FILES
