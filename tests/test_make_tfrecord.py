@@ -7,15 +7,14 @@ import shutil
 import subprocess
 import sys
 
-import pytest
-
-from drumvae import tf_env  # pylint: disable=unused-import  # Before TensorFlow.
-import make_tfrecord  # pylint: disable=g-bad-import-order
+from drumvae import tf_env  # pylint: disable=unused-import,g-bad-import-order  # Before TensorFlow.
 import note_seq
+import pytest
 import tensorflow as tf
 
 from drumvae import cli
 from drumvae import midi
+import make_tfrecord
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 GROOVE_SPLIT_SIZES = {'train': 897, 'validation': 124, 'test': 129}
