@@ -87,6 +87,18 @@ flags.register_multi_flags_validator(
     message='--mode=interpolate needs --input_midi_1 and --input_midi_2')
 
 
+def check_model_given(run_dir=None, checkpoint_file=None):
+  """Fails at once, before TensorFlow is imported, if there is no checkpoint."""
+  from drumvae import run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
+  if run_dir:
+    run_dir_lib.check_has_checkpoint(run_dir)
+  elif not (os.path.exists(checkpoint_file) or
+            os.path.exists(checkpoint_file + '.index')):
+    raise cli.UserError(f'--checkpoint_file={checkpoint_file}: no such file '
+                        'or directory (give a checkpoint prefix such as '
+                        'RUN_DIR/train/model.ckpt-100, or its directory)')
+
+
 def find_model(run_dir=None, checkpoint_file=None, config_name=None,
                hparams=''):
   """Returns (config_name, hparams, config, checkpoint path) to load."""
@@ -131,7 +143,8 @@ def four_bar_window(sequence, start_bar, config, name):
   try:
     quantized = note_seq.quantize_note_sequence(sequence,
                                                 configs.STEPS_PER_QUARTER)
-  except note_seq.sequences_lib.QuantizationStatusError as e:
+  except (note_seq.sequences_lib.QuantizationStatusError,
+          note_seq.BadTimeSignatureError, note_seq.NegativeTimeError) as e:
     raise cli.UserError(f'{name}: cannot be put on a 16th-note grid: {e}')
   except note_seq.sequences_lib.MultipleTempoError:
     raise cli.UserError(f'{name}: tempo changes; use a file with one tempo')
@@ -163,17 +176,20 @@ def four_bar_window(sequence, start_bar, config, name):
   return window
 
 
-def read_input(path, start_bar, config, flag_name):
-  """Reads an interpolation input MIDI file and cuts it to 4 bars."""
-  import note_seq  # pylint: disable=g-import-not-at-top
+def read_input(path, flag_name):
+  """Reads an interpolation input MIDI file (cut it with `four_bar_window`)."""
+  from drumvae import midi  # pylint: disable=g-import-not-at-top
   name = f'--{flag_name}={path}'
+  if os.path.isdir(path):
+    raise cli.UserError(f'{name}: is a directory; give a MIDI file')
   if not os.path.isfile(path):
     raise cli.UserError(f'{name}: no such file')
-  try:
-    sequence = note_seq.midi_file_to_note_sequence(path)
-  except note_seq.MIDIConversionError as e:
-    raise cli.UserError(f'{name}: not a readable MIDI file ({e})') from None
-  return four_bar_window(sequence, start_bar, config, name)
+  conversion = midi.convert_midi_file(*os.path.split(path))
+  if conversion.skip_reason:
+    detail = f' ({conversion.detail})' if conversion.detail else ''
+    raise cli.UserError(f'{name}: {conversion.skip_reason.value}{detail}; give '
+                        'a drum MIDI file')
+  return conversion.sequence
 
 
 def sample(model, config, num_outputs, temperature):
@@ -190,13 +206,20 @@ def interpolate(model, config, start, end, num_outputs, temperature):
 
 
 def check_output_dir(output_dir):
-  """Creates `output_dir` if needed; UserError if it cannot be written."""
+  """Creates `output_dir` if needed; UserError if a file cannot be made there.
+
+  A test file is made rather than asking os.access, which says yes to root
+  even where writes fail (/proc, read-only mounts).
+  """
+  import tempfile  # pylint: disable=g-import-not-at-top
   try:
     os.makedirs(output_dir, exist_ok=True)
+    with tempfile.TemporaryFile(dir=output_dir):
+      pass
   except OSError as e:
-    raise cli.UserError(f'--output_dir={output_dir}: {e.strerror}') from None
-  if not os.access(output_dir, os.W_OK):
-    raise cli.UserError(f'--output_dir={output_dir}: not writable')
+    raise cli.UserError(f'--output_dir={output_dir}: cannot write there '
+                        f'({e.strerror or e}); choose another directory'
+                        ) from None
 
 
 def write_midi_files(sequences, output_dir, name_prefix):
@@ -208,8 +231,13 @@ def write_midi_files(sequences, output_dir, name_prefix):
   for i, sequence in enumerate(sequences):
     path = os.path.join(
         output_dir, f'{name_prefix}-{i:03d}-of-{len(sequences):03d}.mid')
-    paths.append(files.write_new_file(
-        path, lambda tmp, s=sequence: note_seq.sequence_proto_to_midi_file(s, tmp)))
+    try:
+      paths.append(files.write_new_file(
+          path,
+          lambda tmp, s=sequence: note_seq.sequence_proto_to_midi_file(s, tmp)))
+    except OSError as e:
+      raise cli.UserError(f'{path}: cannot write it ({e.strerror or e})'
+                          ) from None
   return paths
 
 
@@ -245,16 +273,21 @@ def render_outputs(midi_paths, sequences, mode, render_wav, plot, soundfont):
 def main(argv):
   if len(argv) > 1:
     raise cli.UserError(f'unexpected arguments: {" ".join(argv[1:])}')
+  # Checks that need no TensorFlow first: its import takes ~10 s.
+  check_model_given(FLAGS.run_dir, FLAGS.checkpoint_file)
+  if FLAGS.mode == 'interpolate':
+    inputs = [read_input(FLAGS.input_midi_1, 'input_midi_1'),
+              read_input(FLAGS.input_midi_2, 'input_midi_2')]
+  check_output_dir(FLAGS.output_dir)
   from drumvae import tf_env  # pylint: disable=g-import-not-at-top
   tf_env.setup_tensorflow(FLAGS.verbose)
   config_name, hparams, config, checkpoint = find_model(
       FLAGS.run_dir, FLAGS.checkpoint_file, FLAGS.config, FLAGS.hparams)
   if FLAGS.mode == 'interpolate':
-    start = read_input(FLAGS.input_midi_1, FLAGS.start_bar_1, config,
-                       'input_midi_1')
-    end = read_input(FLAGS.input_midi_2, FLAGS.start_bar_2, config,
-                     'input_midi_2')
-  check_output_dir(FLAGS.output_dir)
+    start = four_bar_window(inputs[0], FLAGS.start_bar_1, config,
+                            f'--input_midi_1={FLAGS.input_midi_1}')
+    end = four_bar_window(inputs[1], FLAGS.start_bar_2, config,
+                          f'--input_midi_2={FLAGS.input_midi_2}')
   render_wav = check_renderer(FLAGS.render_wav, FLAGS.soundfont)
   model = load_model(config, checkpoint,
                      min(FLAGS.max_batch_size, FLAGS.num_outputs),

@@ -64,8 +64,22 @@ def resolve_settings(run_dir, config_name, hparams):
   return recorded['config'], recorded['hparams']
 
 
+def check_has_checkpoint(run_dir):
+  """UserError unless RUN_DIR/train records a checkpoint; needs no TensorFlow.
+
+  A cheap first check, so a wrong --run_dir fails before the slow imports.
+  """
+  if not os.path.isdir(run_dir):
+    raise UserError(f'--run_dir={run_dir}: no such directory (train a model '
+                    'into it with train.py)')
+  if not os.path.isfile(os.path.join(train_dir(run_dir), 'checkpoint')):
+    raise UserError(f'--run_dir={run_dir} has no checkpoint in '
+                    f'{train_dir(run_dir)} (train one with train.py)')
+
+
 def latest_checkpoint(run_dir):
   """The newest checkpoint prefix in RUN_DIR/train; UserError if there is none."""
+  check_has_checkpoint(run_dir)
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   checkpoint = tf.train.latest_checkpoint(train_dir(run_dir))
   if not checkpoint:
