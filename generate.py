@@ -21,22 +21,26 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string(
     'run_dir', None,
     'Run directory of train.py: its latest checkpoint, config and hparams are '
-    'used.')
+    'used.',
+    **cli.SHARED_WITH_MAGENTA)
 flags.DEFINE_string(
     'checkpoint_file', None,
     'Path to a checkpoint (prefix or directory) to use instead of --run_dir; '
     'needs --config.')
 flags.DEFINE_string(
     'config', None,
-    'Name of the config in configs.py; default: the one RUN_DIR records.')
+    'Name of the config in configs.py; default: the one RUN_DIR records.',
+    **cli.SHARED_WITH_MAGENTA)
 flags.DEFINE_string(
     'hparams', '',
     '(added) name=value pairs merged into the config\'s hparams; default: those '
-    'RUN_DIR records.')
+    'RUN_DIR records.',
+    **cli.SHARED_WITH_MAGENTA)
 flags.DEFINE_enum(
     'mode', 'sample', ['sample', 'interpolate'],
     'sample: new grooves from random latent vectors; interpolate: a morph '
-    'from --input_midi_1 to --input_midi_2.')
+    'from --input_midi_1 to --input_midi_2.',
+    **cli.SHARED_WITH_MAGENTA)
 flags.DEFINE_integer(
     'num_outputs', 5,
     'Number of grooves to sample, or of interpolation steps including both '

@@ -16,10 +16,7 @@ from drumvae import cli
 
 FLAGS = flags.FLAGS
 
-# Magenta's music_vae_train defines flags with these same names when it is
-# imported; allow_override lets its definitions replace ours at that point,
-# which is after all of ours have been read.
-_OVERRIDABLE = {'allow_override': True}
+_OVERRIDABLE = cli.SHARED_WITH_MAGENTA
 
 flags.DEFINE_string(
     'config', None,

@@ -17,6 +17,11 @@ flags.DEFINE_bool(
 
 FLAGS = flags.FLAGS
 
+# For flags that Magenta's music_vae_train also defines when it is imported
+# (train.train() imports it): its definitions then replace ours, which is safe
+# once ours have been read, instead of raising DuplicateFlagError.
+SHARED_WITH_MAGENTA = {'allow_override': True}
+
 EXIT_USER_ERROR = 1
 EXIT_INTERNAL_ERROR = 3
 
