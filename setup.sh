@@ -23,7 +23,8 @@ fi
 
 stamp=.venv/.installed
 if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-nodeps.txt -nt "$stamp" ]; then
-  "$PYTHON" -m venv .venv
+  # --clear rebuilds an environment that an interrupted set-up left broken.
+  if [ -x .venv/bin/pip ]; then "$PYTHON" -m venv .venv; else "$PYTHON" -m venv --clear .venv; fi
   .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
   # Magenta's own metadata pins packages that cannot install on Python >= 3.9.
   .venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
