@@ -7,9 +7,9 @@ or it names one of the documented `midi.SkipReason`s. No other exception may
 escape: make_tfrecord.py and train.py run exactly this path.
 
 The suite runs a short, repeatable fuzz (160 examples, ~30 s of CPU). The long
-run draws fresh random examples each time, FUZZ_EXAMPLES per test (about 1 s
-of CPU each); the memory limit turns a runaway allocation into a failure here
-instead of the kernel's OOM killer ending some other process:
+run draws fresh random examples each time, FUZZ_EXAMPLES per test (1000 took 3
+minutes of CPU here); the memory limit turns a runaway allocation into a failure
+here instead of the kernel's OOM killer ending some other process:
 
   (ulimit -v 8000000; FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest -q -p no:xdist \
       --hypothesis-show-statistics tests/test_fuzz.py)
