@@ -265,10 +265,17 @@ def main(argv):
   if len(argv) > 1:
     raise cli.UserError(f'unexpected arguments: {" ".join(argv[1:])}')
   from drumvae import tf_env  # pylint: disable=g-import-not-at-top
-  tf_env.setup_tensorflow(FLAGS.verbose)
+  from drumvae import run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
   run_dir = os.path.expanduser(FLAGS.run_dir)
   examples_path = FLAGS.examples_path and os.path.expanduser(
       FLAGS.examples_path)
+  # Cheap checks first, before the slow TensorFlow import.
+  if examples_path and not os.path.isfile(examples_path):
+    raise cli.UserError(f'--examples_path={examples_path}: no such file '
+                        '(make one with make_tfrecord.py)')
+  if FLAGS.mode == 'eval' and not FLAGS.eval_continuous:
+    run_dir_lib.check_has_checkpoint(run_dir)
+  tf_env.setup_tensorflow(FLAGS.verbose)
   if FLAGS.mode == 'train':
     train(run_dir, FLAGS.config, FLAGS.hparams, examples_path, FLAGS.tfds_name,
           num_steps=FLAGS.num_steps,

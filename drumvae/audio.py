@@ -63,8 +63,10 @@ def read_midi(midi_path: str | os.PathLike):
   import note_seq  # pylint: disable=g-import-not-at-top
   if not os.path.isfile(midi_path):
     raise cli.UserError(f'{midi_path}: no such file')
+  from drumvae import midi  # pylint: disable=g-import-not-at-top
   try:
-    return note_seq.midi_file_to_note_sequence(midi_path)
+    with open(midi_path, 'rb') as f:
+      return midi.midi_to_note_sequence(f.read())  # with a tick limit
   except note_seq.MIDIConversionError as e:
     raise cli.UserError(f'{midi_path}: not a readable MIDI file ({e})') from e
 

@@ -2,6 +2,7 @@
 
 Import this module before anything that imports TensorFlow.
 """
+import contextlib
 import logging
 import os
 import warnings
@@ -19,6 +20,23 @@ os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
 
+@contextlib.contextmanager
+def _stderr_silenced(silence):
+  """Points file descriptor 2 at /dev/null, so C++ logging is hidden too."""
+  if not silence:
+    yield
+    return
+  saved = os.dup(2)
+  devnull = os.open(os.devnull, os.O_WRONLY)
+  os.dup2(devnull, 2)
+  try:
+    yield
+  finally:
+    os.dup2(saved, 2)
+    os.close(saved)
+    os.close(devnull)
+
+
 def setup_tensorflow(verbose=False):
   """Graph mode as Magenta's scripts run it, without the deprecation noise."""
   if verbose:
@@ -27,6 +45,7 @@ def setup_tensorflow(verbose=False):
   absl_logging.set_verbosity(absl_logging.INFO if verbose else absl_logging.ERROR)
   if not verbose:
     warnings.filterwarnings('ignore')
-  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  with _stderr_silenced(not verbose):  # TF prints oneDNN notes at import
+    import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   tf.get_logger().setLevel(logging.INFO if verbose else logging.ERROR)
   tf.disable_v2_behavior()
