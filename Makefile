@@ -5,7 +5,7 @@ PY := .venv/bin/python
 # A small CPU preset: the real sizes take ~10 s a step on 2 cores (see README).
 DEMO_CONFIG  := hierdec-drums_4bar_small
 DEMO_HPARAMS := batch_size=32,z_size=64,enc_rnn_size=[128,128],dec_rnn_size=[64,64]
-DEMO_STEPS   := 300
+DEMO_STEPS   := 150
 
 .PHONY: setup demo test
 setup:
