@@ -6,11 +6,11 @@ summaries in the eval directory, plus the paper's sampled reconstruction
 accuracy, which Magenta does not compute.
 """
 import copy
-import json
 import os
 
 import numpy as np
 
+from drumvae import files
 from drumvae import tf_env  # pylint: disable=unused-import  (must precede TF)
 
 import tensorflow.compat.v1 as tf
@@ -67,9 +67,4 @@ def sampled_accuracy(checkpoint, config, examples, batch_size):
 
 
 def write_metrics(eval_dir, metrics):
-  path = os.path.join(eval_dir, METRICS_FILE)
-  os.makedirs(eval_dir, exist_ok=True)
-  with open(path + '.tmp', 'w') as f:
-    json.dump(metrics, f, indent=2, sort_keys=True)
-  os.replace(path + '.tmp', path)
-  return path
+  return files.write_json(os.path.join(eval_dir, METRICS_FILE), metrics)

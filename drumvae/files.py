@@ -31,6 +31,19 @@ def write_new_file(path, write_fn):
     os.unlink(tmp_path)
 
 
+def write_json(path, record):
+  """Writes `record` as JSON, replacing `path` atomically (never half a file)."""
+  import json  # pylint: disable=g-import-not-at-top
+  directory = os.path.dirname(path) or '.'
+  os.makedirs(directory, exist_ok=True)
+  fd, tmp_path = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.json')
+  with os.fdopen(fd, 'w') as f:
+    json.dump(record, f, indent=2, sort_keys=True)
+  os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes it owner-only
+  os.replace(tmp_path, path)
+  return path
+
+
 def _umask():
   mask = os.umask(0)
   os.umask(mask)

@@ -6,8 +6,8 @@
 """
 import json
 import os
-import tempfile
 
+from drumvae import files
 from drumvae.cli import UserError
 
 RUN_FILE = 'run.json'
@@ -31,14 +31,10 @@ def read_run(run_dir):
 
 def write_run(run_dir, config_name, hparams, resolved_hparams, examples_path):
   """Records the settings atomically (a killed run never leaves half a file)."""
-  os.makedirs(run_dir, exist_ok=True)
   record = {'config': config_name, 'hparams': hparams,
             'resolved_hparams': resolved_hparams,
             'examples_path': examples_path}
-  fd, tmp_path = tempfile.mkstemp(dir=run_dir, prefix='.run-', suffix='.json')
-  with os.fdopen(fd, 'w') as f:
-    json.dump(record, f, indent=2, sort_keys=True)
-  os.replace(tmp_path, os.path.join(run_dir, RUN_FILE))
+  files.write_json(os.path.join(run_dir, RUN_FILE), record)
 
 
 def resolve_settings(run_dir, config_name, hparams):
