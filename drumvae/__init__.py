@@ -2,8 +2,9 @@
 
 Each module has one concern:
   cli            -- one-line errors, --verbose, exit codes for every script
-  tf_env         -- environment TensorFlow/Magenta need before they are imported
+  tf_env         -- environment TensorFlow/Magenta/pyfluidsynth need before import
   magenta_compat -- the places where Magenta must be worked around on a current TF
   midi           -- MIDI files -> NoteSequences
   run_dir        -- what train.py records in a run directory for later commands
 """
+from drumvae import tf_env  # pylint: disable=unused-import  # Before any library it prepares.

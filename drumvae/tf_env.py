@@ -1,8 +1,9 @@
-"""Sets up the environment TensorFlow and Magenta need, before they are imported.
+"""Sets up the environment TensorFlow, Magenta and pyfluidsynth need, before they are imported.
 
-Import this module before anything that imports TensorFlow.
+The package's __init__ imports this module, so any `drumvae` import comes first.
 """
 import contextlib
+import io
 import logging
 import os
 import warnings
@@ -18,6 +19,16 @@ os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')
 # DT_BOOL only on platforms with AVX-512", logged as errors) hides our output;
 # real failures still reach Python as exceptions. --verbose shows it all.
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+
+# pyfluidsynth prints "'fluidsynth' was found at ..." to stdout on import when
+# $CI is set, and pretty_midi and note_seq import it; our scripts' stdout is the
+# list of files they wrote. Import it once here, quietly. If it does not load,
+# drumvae.audio says so when audio is asked for.
+with contextlib.redirect_stdout(io.StringIO()):
+  try:
+    import fluidsynth  # pylint: disable=g-import-not-at-top,unused-import
+  except (ImportError, OSError):
+    pass
 
 
 @contextlib.contextmanager

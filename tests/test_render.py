@@ -67,7 +67,9 @@ def run_render_midi(*args, python_prelude=None):
               f'sys.argv = [{RENDER_MIDI!r}, *{list(args)!r}]\n'
               f'runpy.run_path({RENDER_MIDI!r}, run_name="__main__")')
     command = [sys.executable, '-c', script]
-  return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+  # With $CI set, pyfluidsynth prints to stdout on import; stdout must stay the list of files.
+  return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False,
+                        env={**os.environ, 'CI': '1'})
 
 
 # --- WAV rendering ---------------------------------------------------------
