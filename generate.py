@@ -126,6 +126,8 @@ def load_model(config, checkpoint, batch_size, description):
   """Magenta's TrainedModel; UserError if the checkpoint has other shapes."""
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   from magenta.models.music_vae import TrainedModel  # pylint: disable=g-import-not-at-top
+  from drumvae import fast_lstm  # pylint: disable=g-import-not-at-top
+  fast_lstm.use_matmul_lstm_cells()
   try:
     return TrainedModel(config, batch_size=batch_size,
                         checkpoint_dir_or_path=checkpoint)

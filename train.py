@@ -167,7 +167,7 @@ def train(run_dir, config_name=None, hparams='', examples_path=None,
           task=0, num_ps_tasks=0, num_sync_workers=0, progress_secs=10.0,
           save_summaries_steps=100, seed=None):
   """Trains into RUN_DIR/train, resuming from its last checkpoint if any."""
-  from drumvae import hooks, magenta_compat  # pylint: disable=g-import-not-at-top
+  from drumvae import fast_lstm, hooks, magenta_compat  # pylint: disable=g-import-not-at-top
   from drumvae import run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
   config_name, hparams, config = load_config(
       run_dir, config_name, hparams, examples_path, tfds_name, 'train')
@@ -180,6 +180,7 @@ def train(run_dir, config_name=None, hparams='', examples_path=None,
   print(f'training {config_name} into {run_dir_lib.train_dir(run_dir)}',
         flush=True)
   stop_hook = hooks.StopOnSignalHook()
+  fast_lstm.use_matmul_lstm_cells()
   magenta_compat.train_with_hooks(
       run_dir_lib.train_dir(run_dir), config, dataset_fn,
       hooks=[hooks.ProgressHook(lambda: config.model.loss, num_steps,
@@ -198,10 +199,11 @@ def train(run_dir, config_name=None, hparams='', examples_path=None,
 def evaluate(run_dir, config_name=None, hparams='', examples_path=None,
              eval_num_batches=None, eval_dir_suffix='', master=''):
   """Evaluates the latest checkpoint once; returns the metrics it writes."""
-  from drumvae import dataset, evaluation  # pylint: disable=g-import-not-at-top
+  from drumvae import dataset, evaluation, fast_lstm  # pylint: disable=g-import-not-at-top
   from drumvae import run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
   config_name, hparams, config = load_config(
       run_dir, config_name, hparams, examples_path, None, 'eval')
+  fast_lstm.use_matmul_lstm_cells()
   checkpoint = run_dir_lib.latest_checkpoint(run_dir)
   examples = dataset.convert_examples(examples_path, config.data_converter,
                                       'eval')
@@ -248,9 +250,11 @@ def evaluate_continuously(run_dir, config_name=None, hparams='',
                           cache_dataset=True, master=''):
   """Magenta's evaluate(): each new checkpoint of RUN_DIR/train, forever."""
   from magenta.models.music_vae import music_vae_train  # pylint: disable=g-import-not-at-top
+  from drumvae import fast_lstm  # pylint: disable=g-import-not-at-top
   from drumvae import run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
   if not eval_num_batches:
     raise cli.UserError('--eval_continuous needs --eval_num_batches')
+  fast_lstm.use_matmul_lstm_cells()
   _, _, config = load_config(run_dir, config_name, hparams, examples_path,
                              tfds_name, 'eval')
   dataset_fn = dataset_fn_for(config, examples_path, tfds_name, False,

@@ -1,0 +1,81 @@
+"""The speed levers change no math: the MatMul LSTM cell and the whole fast path."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from drumvae import tf_env
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIRST_LOSSES = os.path.join(REPO, 'tests', 'first_losses.py')
+
+
+@pytest.fixture(name='tf', scope='module')
+def fixture_tf():
+  tf_env.setup_tensorflow()
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top,redefined-outer-name
+  return tf
+
+
+def lstm_outputs_and_gradients(tf, matmul_cells, inputs, weights):
+  """Outputs and gradients of a 2-layer LSTM over `inputs`, with set weights."""
+  from magenta.contrib import rnn as contrib_rnn  # pylint: disable=g-import-not-at-top
+  from drumvae import fast_lstm  # pylint: disable=g-import-not-at-top
+  fast_lstm.use_matmul_lstm_cells(matmul_cells)
+  try:
+    with tf.Graph().as_default():
+      cell = tf.nn.rnn_cell.MultiRNNCell([contrib_rnn.LSTMBlockCell(32),
+                                          contrib_rnn.LSTMBlockCell(16)])
+      x = tf.constant(inputs)
+      outputs, _ = tf.nn.dynamic_rnn(cell, x, dtype=tf.float32)
+      loss = tf.reduce_sum(tf.square(outputs))
+      variables = tf.trainable_variables()
+      gradients = tf.gradients(loss, [x] + variables)
+      with tf.Session() as session:
+        for variable in variables:
+          variable.load(weights[variable.op.name], session)
+        values = session.run([outputs] + gradients)
+    return [v.op.name for v in variables], values
+  finally:
+    fast_lstm.use_matmul_lstm_cells(False)
+
+
+def test_matmul_lstm_cell_equals_the_block_op_with_the_same_variables(tf):
+  random = np.random.RandomState(0)
+  inputs = random.randn(8, 12, 10).astype(np.float32)
+  shapes = {'rnn/multi_rnn_cell/cell_0/lstm_cell/kernel': (42, 128),
+            'rnn/multi_rnn_cell/cell_0/lstm_cell/bias': (128,),
+            'rnn/multi_rnn_cell/cell_1/lstm_cell/kernel': (48, 64),
+            'rnn/multi_rnn_cell/cell_1/lstm_cell/bias': (64,)}
+  weights = {name: 0.3 * random.randn(*shape).astype(np.float32)
+             for name, shape in shapes.items()}
+  block_names, block_values = lstm_outputs_and_gradients(tf, False, inputs, weights)
+  matmul_names, matmul_values = lstm_outputs_and_gradients(tf, True, inputs, weights)
+  assert block_names == matmul_names == list(shapes)  # Same checkpoints.
+  assert np.abs(block_values[0]).max() > 0.1  # Not two zero outputs compared.
+  for block, matmul in zip(block_values, matmul_values):
+    np.testing.assert_allclose(matmul, block, rtol=1e-4, atol=1e-5)
+
+
+def test_fast_path_and_stock_path_give_the_same_first_losses(groove_dir, tmp_path):
+  """oneDNN + MatMul cells + our data vs stock TF + block ops + Magenta's data."""
+  examples_path = tmp_path / 'groove.tfrecord'
+  subprocess.run([sys.executable, os.path.join(REPO, 'make_tfrecord.py'),
+                  f'--input_dir={groove_dir / "drummer1" / "session1"}',
+                  f'--output_file={examples_path}'], check=True, capture_output=True)
+  children = {path: subprocess.Popen(  # pylint: disable=consider-using-with
+      [sys.executable, FIRST_LOSSES, path, str(examples_path), str(tmp_path / path), '3'],
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+      env={**os.environ, 'TF_ENABLE_ONEDNN_OPTS': onednn})
+              for path, onednn in (('stock', '0'), ('fast', '1'))}
+  losses = {}
+  for path, child in children.items():
+    stdout, stderr = child.communicate(timeout=600)
+    assert child.returncode == 0, stderr[-3000:]
+    losses[path] = json.loads(stdout.strip().splitlines()[-1])
+  assert len(losses['stock']) == 3
+  assert losses['stock'][0] != losses['stock'][2]  # The model is learning: 3 different steps.
+  np.testing.assert_allclose(losses['fast'], losses['stock'], rtol=1e-5)
