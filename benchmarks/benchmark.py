@@ -53,6 +53,12 @@ flags.DEFINE_integer(
     'measured_steps', 3,
     'Training steps measured after the warm-up; the median is reported. Flat stock '
     'at batch 64 takes ~80 s a step on 2 cores.', lower_bound=1)
+flags.DEFINE_list(
+    'configs', None,
+    'Configs to train (default: hierdec-drums_4bar_small and flat-drums_4bar, plus '
+    'hierdec-drums_4bar_large unless --quick).')
+flags.DEFINE_list(
+    'batch_sizes', None, 'Batch sizes to train at (default: 64 and 512; 64 with --quick).')
 flags.DEFINE_integer(
     'sample_grooves', 64, 'Number of grooves sampled in the sampling job.', lower_bound=1)
 flags.DEFINE_string(
@@ -341,12 +347,12 @@ def conversion_table(conversion, num_files):
                  f'Speedup {speedup:.2f}x.']
 
 
-def training_table(results, peak):
+def training_table(results, peak, matmul_gflops):
   rows = ['| config | batch | variant | s/step | CPU s/step | examples/s | GFLOP/step '
-          '| GFLOP/s | % of peak | GFLOP/CPU-s | % of core peak | startup s | peak RSS MB '
-          '| speedup |',
+          '| GFLOP/s | % of peak | % of MatMul | GFLOP/CPU-s | % of core peak | startup s '
+          '| peak RSS MB | speedup |',
           '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: '
-          '| ---: | ---: |']
+          '| ---: | ---: | ---: |']
   core_peak = peak / os.cpu_count()
   stock = {(r['config'], r['batch_size']): r for r in results if r['variant'] == 'stock'}
   for r in results:
@@ -356,6 +362,7 @@ def training_table(results, peak):
     rows.append(f'| {r["config"]} | {r["batch_size"]} | {r["variant"]} | '
                 f'{r["seconds"]:.2f} | {r["cpu"]:.2f} | {r["examples_per_s"]:.2f} | '
                 f'{r["gflop"]:.0f} | {r["gflops"]:.1f} | {100 * r["gflops"] / peak:.1f} | '
+                f'{100 * r["gflops"] / matmul_gflops:.0f} | '
                 f'{r["gflop"] / r["cpu"]:.1f} | {100 * r["gflop"] / r["cpu"] / core_peak:.1f} | '
                 f'{r["startup"]:.0f} | {r["max_rss_mb"]:.0f} | {speedup} |')
   return rows
@@ -406,14 +413,14 @@ def write_report(path, argv, machine, num_files, conversion, results, planned_ru
       '## Training', '',
       f'Median of {FLAGS.measured_steps} steps after {FLAGS.warmup_steps} warm-up steps; '
       'a step is timed from one `after_run` to the next, so it includes the hooks and '
-      'summary writing. **ours** = `train.py`\'s `train()` (oneDNN on, examples converted '
-      'once up front, Magenta\'s `train()`); **stock** = Magenta\'s `music_vae_train.train()` '
+      'summary writing. **ours** = `train.py`\'s `train()` (oneDNN on, MatMul LSTM cells, '
+      'examples converted once up front, Magenta\'s `train()`); **stock** = Magenta\'s `music_vae_train.train()` '
       'with `data.get_dataset` (only the unbatch workaround) and `TF_ENABLE_ONEDNN_OPTS=0`, '
       'TensorFlow\'s default on AMD CPUs. GFLOP/CPU-s divides by CPU time instead of '
       'wall time: it does not count time other jobs held the cores, and compares with '
       'the peak of one core. Startup = process start to the session being '
       'ready (imports, data, graph build). Speedup = stock / ours.', '',
-      *training_table(results, peak), '',
+      *training_table(results, peak, machine['matmul_gflops']), '',
       '### How FLOPs and peak are counted', '',
       '- FLOPs per step = 3 x forward MatMul FLOPs (the backward pass computes gradients '
       'of both inputs and weights: 2x the forward) x batch size. Forward, per example: '
@@ -427,7 +434,11 @@ def write_report(path, argv, machine, num_files, conversion, results, planned_ru
       f'- Peak = {machine["cores"]} cores x {FLOPS_PER_CYCLE_PER_CORE} FP32 FLOP/cycle x '
       f'{machine["mhz"]:.0f} MHz = {peak:.0f} GFLOP/s. Zen1 has two 128-bit FMA pipes '
       'per core (2 x 4 lanes x 2 flops); a 256-bit AVX2 FMA occupies both. Turbo clocks, '
-      'if the host gives any, would raise it.', '',
+      'if the host gives any, would raise it.',
+      f'- MatMul = what one large float32 MatMul ({" x ".join(map(str, MATMUL_SHAPE))}, '
+      f'oneDNN, best of 5) reaches on this machine: {machine["matmul_gflops"]:.0f} GFLOP/s. '
+      'Above the nominal peak, the host runs the cores faster than /proc/cpuinfo says; '
+      'this is the ceiling a training step could approach.', '',
       '## Sampling', '',
       f'`generate.py`\'s model loading (`TrainedModel`, batch 8 as `--max_batch_size`) and '
       f'`sample()` at temperature 0.5, from the checkpoint of the ours '
@@ -443,10 +454,35 @@ def write_report(path, argv, machine, num_files, conversion, results, planned_ru
 # ---------------------------------------------------------------- main
 
 def training_plan():
-  configs = ['hierdec-drums_4bar_small', 'flat-drums_4bar']
-  if FLAGS.quick:
-    return [(c, 64) for c in configs]
-  return [(c, b) for b in (64, 512) for c in configs + ['hierdec-drums_4bar_large']]
+  configs = FLAGS.configs or (['hierdec-drums_4bar_small', 'flat-drums_4bar'] +
+                              ([] if FLAGS.quick else ['hierdec-drums_4bar_large']))
+  batch_sizes = [int(b) for b in FLAGS.batch_sizes or ([64] if FLAGS.quick else [64, 512])]
+  return [(c, b) for b in batch_sizes for c in configs]
+
+
+# Big enough for oneDNN's best blocking; the shape of a batched LSTM weight gradient.
+MATMUL_SHAPE = (4096, 1536, 2048)
+
+
+def child_matmul(job):
+  """GFLOP/s of the best of 5 large float32 MatMuls: what this CPU really reaches."""
+  del job
+  from drumvae import tf_env  # pylint: disable=g-import-not-at-top
+  tf_env.setup_tensorflow()
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  m, k, n = MATMUL_SHAPE
+  with tf.Graph().as_default():
+    a, b = tf.Variable(tf.random.normal([m, k])), tf.Variable(tf.random.normal([k, n]))
+    product = tf.matmul(a, b)
+    with tf.Session() as session:
+      session.run(tf.global_variables_initializer())
+      session.run(product.op)
+      seconds = []
+      for _ in range(5):
+        start = time.monotonic()
+        session.run(product.op)
+        seconds.append(time.monotonic() - start)
+  return {'gflops': 2 * m * k * n / min(seconds) / 1e9}
 
 
 def run_all(argv):
@@ -454,6 +490,9 @@ def run_all(argv):
   machine = machine_info()
   shutil.rmtree(FLAGS.work_dir, ignore_errors=True)
   os.makedirs(os.path.join(FLAGS.work_dir, 'runs'))
+  machine['matmul_gflops'] = run_command(
+      child_command({'job': 'matmul'}), os.path.join(FLAGS.work_dir, 'matmul.log'),
+      {'TF_ENABLE_ONEDNN_OPTS': '1'}).result['gflops']
   input_dir, num_files = (midi_subset(FLAGS.groove_dir, FLAGS.quick_files, FLAGS.work_dir)
                           if FLAGS.quick else
                           (FLAGS.groove_dir, len(midi_paths(FLAGS.groove_dir))))
@@ -484,7 +523,8 @@ def main(argv):
   if FLAGS.child:
     sys.path.insert(0, REPO)
     job = json.loads(FLAGS.child)
-    result = {'train': child_train, 'sample': child_sample}[job['job']](job)
+    result = {'train': child_train, 'sample': child_sample,
+              'matmul': child_matmul}[job['job']](job)
     print('RESULT ' + json.dumps(result), flush=True)
   else:
     run_all(sys.argv[1:])
