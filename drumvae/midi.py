@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import hashlib
 import io
 import os
@@ -93,7 +94,7 @@ def midi_to_note_sequence(data: bytes) -> music_pb2.NoteSequence:
   Raises note_seq's MIDIConversionError for anything it cannot read, as
   note_seq does.
   """
-  import mido  # pylint: disable=g-import-not-at-top
+  mido = _mido_checking_bytes_once()
   midi_io = _note_seq_midi_io()
   import pretty_midi  # pylint: disable=g-import-not-at-top
   try:
@@ -106,6 +107,33 @@ def midi_to_note_sequence(data: bytes) -> music_pb2.NoteSequence:
   except Exception as e:  # pylint: disable=broad-except  # As note_seq: parsers raise all kinds.
     raise midi_io.MIDIConversionError(f'{type(e).__name__}: {e}') from e
   return midi_io.midi_to_note_sequence(midi)
+
+
+@functools.cache
+def _mido_checking_bytes_once():
+  """mido, reading MIDI files about 15% faster into the same messages.
+
+  mido's file reader checks every data byte of a channel message, then calls
+  Message.from_bytes, which checks the same bytes again: in Groove files that
+  second check is about a sixth of the conversion time. Here the reader builds
+  the same Message from the bytes it has checked.
+  """
+  import mido  # pylint: disable=g-import-not-at-top
+  from mido.messages import decode  # pylint: disable=g-import-not-at-top
+  from mido.midifiles import midifiles  # pylint: disable=g-import-not-at-top
+
+  class ReaderMessage:  # What mido's file reader calls `Message`.
+    def __new__(cls, *args, **kwargs):
+      return mido.Message(*args, **kwargs)
+
+    @staticmethod
+    def from_bytes(data, time=0):
+      message = mido.Message.__new__(mido.Message)
+      vars(message).update(decode.decode_message(data, time=time, check=False))
+      return message
+
+  midifiles.Message = ReaderMessage
+  return mido
 
 
 def why_unparsable(data: bytes) -> SkipReason:
