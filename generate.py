@@ -127,7 +127,7 @@ def load_model(config, checkpoint, batch_size, description):
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   from magenta.models.music_vae import TrainedModel  # pylint: disable=g-import-not-at-top
   from drumvae import fast_lstm  # pylint: disable=g-import-not-at-top
-  fast_lstm.use_matmul_lstm_cells()
+  fast_lstm.use_fast_cpu_lstms()
   try:
     return TrainedModel(config, batch_size=batch_size,
                         checkpoint_dir_or_path=checkpoint)

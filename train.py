@@ -180,7 +180,7 @@ def train(run_dir, config_name=None, hparams='', examples_path=None,
   print(f'training {config_name} into {run_dir_lib.train_dir(run_dir)}',
         flush=True)
   stop_hook = hooks.StopOnSignalHook()
-  fast_lstm.use_matmul_lstm_cells()
+  fast_lstm.use_fast_cpu_lstms()
   magenta_compat.train_with_hooks(
       run_dir_lib.train_dir(run_dir), config, dataset_fn,
       hooks=[hooks.ProgressHook(lambda: config.model.loss, num_steps,
@@ -203,7 +203,7 @@ def evaluate(run_dir, config_name=None, hparams='', examples_path=None,
   from drumvae import run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
   config_name, hparams, config = load_config(
       run_dir, config_name, hparams, examples_path, None, 'eval')
-  fast_lstm.use_matmul_lstm_cells()
+  fast_lstm.use_fast_cpu_lstms()
   checkpoint = run_dir_lib.latest_checkpoint(run_dir)
   examples = dataset.convert_examples(examples_path, config.data_converter,
                                       'eval')
@@ -254,7 +254,7 @@ def evaluate_continuously(run_dir, config_name=None, hparams='',
   from drumvae import run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
   if not eval_num_batches:
     raise cli.UserError('--eval_continuous needs --eval_num_batches')
-  fast_lstm.use_matmul_lstm_cells()
+  fast_lstm.use_fast_cpu_lstms()
   _, _, config = load_config(run_dir, config_name, hparams, examples_path,
                              tfds_name, 'eval')
   dataset_fn = dataset_fn_for(config, examples_path, tfds_name, False,

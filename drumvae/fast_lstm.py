@@ -1,38 +1,158 @@
-"""A faster LSTMBlockCell on the CPU: the same math, with its MatMul on oneDNN.
+"""Faster LSTMs on the CPU: the same math and variables, arranged for oneDNN.
 
-Magenta builds every LSTM layer from `LSTMBlockCell`, whose forward op
-multiplies [inputs, h] by the kernel inside one fused C++ kernel that uses
-Eigen, even where TensorFlow runs its MatMul ops on oneDNN (drumvae.tf_env).
-Written as MatMul + element-wise ops, the cell's forward MatMul runs on oneDNN
-too: ~10% faster training steps here (BENCHMARKS.md). The variables, their
-names and the checkpoints stay the same; only the order of float additions
-inside the MatMul changes.
+Two changes, both patched into Magenta by `use_fast_cpu_lstms()`:
+
+* Every `LSTMBlockCell` runs as MatMul + element-wise ops. The block op
+  multiplies [inputs, h] by the kernel inside one fused C++ kernel that uses
+  Eigen, even where TensorFlow runs its MatMul ops on oneDNN (drumvae.tf_env).
+* The bidirectional encoder multiplies each layer's inputs by their rows of the
+  kernel for all 64 time steps at once, before the time loop, leaving only
+  h x (its rows) inside the loop. Its inputs are known before the loop (layer 1:
+  the drum roll; layer 2: layer 1's outputs), so this is the same sum; a few big
+  MatMuls run much nearer the CPU's peak than 64 small ones. The decoder cannot
+  do this: with scheduled sampling its next input depends on its last output.
+
+The variables, their names and the checkpoints stay the same; only the order
+of float additions changes (tests/test_speed.py). BENCHMARKS.md has the figures.
 """
 import tensorflow.compat.v1 as tf
 from magenta.contrib import rnn as contrib_rnn
+from magenta.models.music_vae import lstm_models
 
 _block_op_call = contrib_rnn.LSTMBlockCell.call
+_stock_encode = lstm_models.BidirectionalLstmEncoder.encode
+
+
+def _lstm_step(gates, cs_prev, forget_bias):
+  """LSTMBlockCell's op after the MatMul (gate order i, ci, f, o; no peephole)."""
+  i, ci, f, o = tf.split(gates, 4, axis=1)
+  cs = tf.sigmoid(i) * tf.tanh(ci) + tf.sigmoid(f + forget_bias) * cs_prev
+  h = tf.tanh(cs) * tf.sigmoid(o)
+  return h, tf.nn.rnn_cell.LSTMStateTuple(cs, h)
 
 
 def _call_as_matmul(self, inputs, state):
-  """LSTMBlockCell's op (gate order i, ci, f, o; no peephole, no clip) in ops."""
+  """LSTMBlockCell.call in MatMul + element-wise ops."""
   if self._use_peephole or self._cell_clip > 0:  # pylint: disable=protected-access
     return _block_op_call(self, inputs, state)
   cs_prev, h_prev = state
   gates = tf.nn.bias_add(tf.matmul(tf.concat([inputs, h_prev], 1), self._kernel),  # pylint: disable=protected-access
                          self._bias)  # pylint: disable=protected-access
-  i, ci, f, o = tf.split(gates, 4, axis=1)
-  cs = (tf.sigmoid(i) * tf.tanh(ci) +
-        tf.sigmoid(f + self._forget_bias) * cs_prev)  # pylint: disable=protected-access
-  h = tf.tanh(cs) * tf.sigmoid(o)
-  return h, tf.nn.rnn_cell.LSTMStateTuple(cs, h)
+  return _lstm_step(gates, cs_prev, self._forget_bias)  # pylint: disable=protected-access
 
 
-def use_matmul_lstm_cells(enabled=True):
-  """Makes LSTMBlockCells built from now on use MatMul ops (or the block op again).
+class _RecurrentHalfOfLSTMCell(tf.nn.rnn_cell.RNNCell):
+  """An LSTMBlockCell step whose inputs come already multiplied by their kernel rows."""
+
+  def __init__(self, num_units, recurrent_kernel, forget_bias):
+    super().__init__()
+    self._num_units = num_units
+    self._recurrent_kernel = recurrent_kernel
+    self._forget_bias = forget_bias
+
+  @property
+  def state_size(self):
+    return tf.nn.rnn_cell.LSTMStateTuple(self._num_units, self._num_units)
+
+  @property
+  def output_size(self):
+    return self._num_units
+
+  def call(self, inputs, state):
+    cs_prev, h_prev = state
+    return _lstm_step(inputs + tf.matmul(h_prev, self._recurrent_kernel),
+                      cs_prev, self._forget_bias)
+
+
+def _plain_lstm_cell(layer):
+  """The LSTMBlockCell of an encoder layer (a 1-cell MultiRNNCell), if plain.
+
+  None where dropout, a residual connection or a peephole is configured: those
+  layers run Magenta's way.
+  """
+  cells = getattr(layer, '_cells', [])
+  if len(cells) != 1:
+    return None
+  cell = cells[0]
+  if isinstance(cell, tf.nn.rnn_cell.DropoutWrapper):
+    if cell._input_keep_prob != 1.0:  # pylint: disable=protected-access
+      return None
+    cell = cell.cell
+  if (type(cell) is not contrib_rnn.LSTMBlockCell  # pylint: disable=unidiomatic-typecheck
+      or cell._use_peephole or cell._cell_clip > 0):  # pylint: disable=protected-access
+    return None
+  return cell
+
+
+def _run_direction(layer, inputs, sequence_length, scope):
+  """One direction of one encoder layer, with the input products hoisted."""
+  with tf.variable_scope(scope) as direction_scope:
+    input_depth = inputs.shape[-1]
+    # Calling the layer once (on no rows) creates its variables with the names
+    # dynamic_rnn would give them, so checkpoints do not change.
+    layer(tf.zeros([0, input_depth]), layer.zero_state(0, tf.float32))
+    lstm_cell = _plain_lstm_cell(layer)
+    kernel = lstm_cell._kernel  # pylint: disable=protected-access
+    num_units = lstm_cell.output_size
+    input_products = tf.nn.bias_add(
+        tf.matmul(tf.reshape(inputs, [-1, input_depth]), kernel[:input_depth]),
+        lstm_cell._bias)  # pylint: disable=protected-access
+    input_products = tf.reshape(
+        input_products, tf.concat([tf.shape(inputs)[:2], [4 * num_units]], 0))
+
+    @tf.custom_gradient
+    def recurrence(input_products, recurrent_kernel):
+      outputs, state = tf.nn.dynamic_rnn(
+          _RecurrentHalfOfLSTMCell(num_units, recurrent_kernel,
+                                   lstm_cell._forget_bias),  # pylint: disable=protected-access
+          input_products, sequence_length=sequence_length, dtype=tf.float32,
+          scope=direction_scope)
+
+      def gradients(d_outputs, d_cs, d_h):
+        # Back through the time loop for the gates' gradients only; the
+        # recurrent kernel's gradient, sum over t of h[t-1]^T x d_gates[t], is
+        # then one MatMul instead of 64 small ones each adding up a full
+        # kernel-sized matrix. (Past a sequence's length d_gates is 0.)
+        d_gates, = tf.gradients([outputs, state.c, state.h], [input_products],
+                                grad_ys=[d_outputs, d_cs, d_h])
+        previous_h = tf.pad(outputs[:, :-1], [[0, 0], [1, 0], [0, 0]])
+        d_recurrent_kernel = tf.matmul(tf.reshape(previous_h, [-1, num_units]),
+                                       tf.reshape(d_gates, [-1, 4 * num_units]),
+                                       transpose_a=True)
+        return d_gates, d_recurrent_kernel
+
+      return (outputs, state.c, state.h), gradients
+
+    outputs, cs, h = recurrence(input_products, kernel[input_depth:])
+    return outputs, tf.nn.rnn_cell.LSTMStateTuple(cs, h)
+
+
+def _encode_with_hoisted_input_products(self, sequence, sequence_length):
+  """BidirectionalLstmEncoder.encode (stack_bidirectional_dynamic_rnn), hoisted."""
+  cells_fw, cells_bw = self._cells  # pylint: disable=protected-access
+  if any(_plain_lstm_cell(layer) is None for layer in cells_fw + cells_bw):
+    return _stock_encode(self, sequence, sequence_length)
+
+  def reverse(x):
+    return tf.reverse_sequence(x, sequence_length, seq_axis=1, batch_axis=0)
+
+  inputs = sequence
+  with tf.variable_scope(self._name_or_scope):  # pylint: disable=protected-access
+    for i, (layer_fw, layer_bw) in enumerate(zip(cells_fw, cells_bw)):
+      with tf.variable_scope(f'cell_{i}'), tf.variable_scope('bidirectional_rnn'):
+        outputs_fw, state_fw = _run_direction(layer_fw, inputs, sequence_length, 'fw')
+        outputs_bw, state_bw = _run_direction(layer_bw, reverse(inputs),
+                                              sequence_length, 'bw')
+      inputs = tf.concat([outputs_fw, reverse(outputs_bw)], 2)
+  return tf.concat([state_fw.h, state_bw.h], 1)
+
+
+def use_fast_cpu_lstms(enabled=True):
+  """Makes LSTMs built from now on take the fast path (or Magenta's again).
 
   Left off on a GPU, where the block op has its own fused CUDA kernel.
   """
-  on_cpu = not tf.config.list_physical_devices('GPU')
-  contrib_rnn.LSTMBlockCell.call = (_call_as_matmul if enabled and on_cpu
-                                    else _block_op_call)
+  fast = enabled and not tf.config.list_physical_devices('GPU')
+  contrib_rnn.LSTMBlockCell.call = _call_as_matmul if fast else _block_op_call
+  lstm_models.BidirectionalLstmEncoder.encode = (
+      _encode_with_hoisted_input_products if fast else _stock_encode)

@@ -4,7 +4,7 @@ Run by test_speed.py in a child process per path, since oneDNN is chosen when
 TensorFlow starts:
   stock -- TF_ENABLE_ONEDNN_OPTS=0, LSTMBlockCell ops, Magenta's get_dataset
            (with only the unbatch workaround);
-  fast  -- TF_ENABLE_ONEDNN_OPTS=1, MatMul LSTM cells, our converted dataset.
+  fast  -- TF_ENABLE_ONEDNN_OPTS=1, fast CPU LSTMs (drumvae.fast_lstm), our converted dataset.
 Both run Magenta's train() on the same examples in file order with one seed.
 """
 import json
@@ -65,7 +65,7 @@ def main(path, examples_path, train_dir, num_steps):
   config = configs.get_config('hierdec-drums_4bar_small', HPARAMS)
   config = config._replace(train_examples_path=examples_path, eval_examples_path=examples_path)
   if path == 'fast':
-    fast_lstm.use_matmul_lstm_cells()
+    fast_lstm.use_fast_cpu_lstms()
     examples = dataset.convert_examples(examples_path, config.data_converter, 'eval')
     make = lambda: dataset.make_dataset(examples, 4, is_training=False)
   else:

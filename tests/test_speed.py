@@ -1,4 +1,4 @@
-"""The speed levers change no math: the MatMul LSTM cell and the whole fast path."""
+"""The speed levers change no math: the MatMul LSTM cell, the hoisted encoder, the whole fast path."""
 import json
 import os
 import subprocess
@@ -24,7 +24,7 @@ def lstm_outputs_and_gradients(tf, matmul_cells, inputs, weights):
   """Outputs and gradients of a 2-layer LSTM over `inputs`, with set weights."""
   from magenta.contrib import rnn as contrib_rnn  # pylint: disable=g-import-not-at-top
   from drumvae import fast_lstm  # pylint: disable=g-import-not-at-top
-  fast_lstm.use_matmul_lstm_cells(matmul_cells)
+  fast_lstm.use_fast_cpu_lstms(matmul_cells)
   try:
     with tf.Graph().as_default():
       cell = tf.nn.rnn_cell.MultiRNNCell([contrib_rnn.LSTMBlockCell(32),
@@ -40,7 +40,7 @@ def lstm_outputs_and_gradients(tf, matmul_cells, inputs, weights):
         values = session.run([outputs] + gradients)
     return [v.op.name for v in variables], values
   finally:
-    fast_lstm.use_matmul_lstm_cells(False)
+    fast_lstm.use_fast_cpu_lstms(False)
 
 
 def test_matmul_lstm_cell_equals_the_block_op_with_the_same_variables(tf):
@@ -60,8 +60,56 @@ def test_matmul_lstm_cell_equals_the_block_op_with_the_same_variables(tf):
     np.testing.assert_allclose(matmul, block, rtol=1e-4, atol=1e-5)
 
 
+def encoder_outputs_and_gradients(tf, fast, inputs, lengths, weights):
+  """Magenta's bidirectional encoder (2 layers) and its gradients, with set weights."""
+  from magenta.models.music_vae import lstm_models  # pylint: disable=g-import-not-at-top
+  import configs  # pylint: disable=g-import-not-at-top
+  from drumvae import fast_lstm  # pylint: disable=g-import-not-at-top
+  fast_lstm.use_fast_cpu_lstms(fast)
+  try:
+    with tf.Graph().as_default():
+      hparams = configs.get_config('hierdec-drums_4bar_small',
+                                   'enc_rnn_size=[24,16]').hparams
+      encoder = lstm_models.BidirectionalLstmEncoder()
+      encoder.build(hparams, is_training=True)
+      x = tf.constant(inputs)
+      encoding = encoder.encode(x, tf.constant(lengths))
+      loss = tf.reduce_sum(tf.sin(3 * encoding))
+      variables = tf.trainable_variables()
+      gradients = tf.gradients(loss, [x] + variables)
+      with tf.Session() as session:
+        for variable in variables:
+          variable.load(weights[variable.op.name], session)
+        values = session.run([encoding] + gradients)
+    return [v.op.name for v in variables], values
+  finally:
+    fast_lstm.use_fast_cpu_lstms(False)
+
+
+def test_hoisted_encoder_equals_magentas_with_the_same_variables(tf):
+  random = np.random.RandomState(1)
+  inputs = (random.rand(5, 12, 10) < 0.3).astype(np.float32)
+  lengths = np.array([12, 7, 1, 12, 4], np.int32)  # Short ones too: masking.
+  layer = 'encoder/cell_{}/bidirectional_rnn/{}/multi_rnn_cell/cell_0/lstm_cell/{}'
+  shapes = {}
+  for i, (input_depth, units) in enumerate(((10, 24), (48, 16))):
+    for direction in ('fw', 'bw'):
+      shapes[layer.format(i, direction, 'kernel')] = (input_depth + units, 4 * units)
+      shapes[layer.format(i, direction, 'bias')] = (4 * units,)
+  weights = {name: 0.4 * random.randn(*shape).astype(np.float32)
+             for name, shape in shapes.items()}
+  stock_names, stock_values = encoder_outputs_and_gradients(
+      tf, False, inputs, lengths, weights)
+  fast_names, fast_values = encoder_outputs_and_gradients(
+      tf, True, inputs, lengths, weights)
+  assert stock_names == fast_names == list(shapes)  # Same checkpoints.
+  for stock, fast in zip(stock_values, fast_values):
+    assert np.abs(stock).max() > 1e-3  # Every gradient is really compared.
+    np.testing.assert_allclose(fast, stock, rtol=1e-4, atol=1e-5)
+
+
 def test_fast_path_and_stock_path_give_the_same_first_losses(groove_dir, tmp_path):
-  """oneDNN + MatMul cells + our data vs stock TF + block ops + Magenta's data."""
+  """oneDNN + fast LSTMs + our data vs stock TF + block ops + Magenta's data."""
   examples_path = tmp_path / 'groove.tfrecord'
   subprocess.run([sys.executable, os.path.join(REPO, 'make_tfrecord.py'),
                   f'--input_dir={groove_dir / "drummer1" / "session1"}',
