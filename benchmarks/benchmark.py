@@ -413,7 +413,7 @@ def write_report(path, argv, machine, num_files, conversion, results, planned_ru
       '## Training', '',
       f'Median of {FLAGS.measured_steps} steps after {FLAGS.warmup_steps} warm-up steps; '
       'a step is timed from one `after_run` to the next, so it includes the hooks and '
-      'summary writing. **ours** = `train.py`\'s `train()` (oneDNN on, MatMul LSTM cells, '
+      'summary writing. **ours** = `train.py`\'s `train()` (oneDNN on, fast CPU LSTMs: MatMul cells, encoder input products hoisted out of the time loop, '
       'examples converted once up front, Magenta\'s `train()`); **stock** = Magenta\'s `music_vae_train.train()` '
       'with `data.get_dataset` (only the unbatch workaround) and `TF_ENABLE_ONEDNN_OPTS=0`, '
       'TensorFlow\'s default on AMD CPUs. GFLOP/CPU-s divides by CPU time instead of '
