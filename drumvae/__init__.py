@@ -4,7 +4,7 @@ Each module has one concern:
   cli            -- one-line errors, --verbose, exit codes for every script
   tf_env         -- environment TensorFlow/Magenta/pyfluidsynth need before import
   magenta_compat -- the places where Magenta must be worked around on a current TF
-  fast_lstm      -- LSTMBlockCell as MatMul ops, so oneDNN runs its MatMul on the CPU
+  fast_lstm      -- faster LSTMs on the CPU (MatMul cells, hoisted encoder MatMuls)
   midi           -- MIDI files -> NoteSequences
   run_dir        -- what train.py records in a run directory for later commands
 """
