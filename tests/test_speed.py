@@ -20,27 +20,40 @@ def fixture_tf():
   return tf
 
 
-def lstm_outputs_and_gradients(tf, matmul_cells, inputs, weights):
-  """Outputs and gradients of a 2-layer LSTM over `inputs`, with set weights."""
-  from magenta.contrib import rnn as contrib_rnn  # pylint: disable=g-import-not-at-top
+def outputs_and_gradients(tf, fast, build, inputs, weights):
+  """Names of the variables, and `build`'s output and gradients with set weights.
+
+  `build(x)` makes the LSTMs under test over the constant `x`, with the fast
+  CPU LSTMs on or off, and returns their output and a scalar loss of it.
+  """
   from drumvae import fast_lstm  # pylint: disable=g-import-not-at-top
-  fast_lstm.use_fast_cpu_lstms(matmul_cells)
+  fast_lstm.use_fast_cpu_lstms(fast)
   try:
     with tf.Graph().as_default():
-      cell = tf.nn.rnn_cell.MultiRNNCell([contrib_rnn.LSTMBlockCell(32),
-                                          contrib_rnn.LSTMBlockCell(16)])
       x = tf.constant(inputs)
-      outputs, _ = tf.nn.dynamic_rnn(cell, x, dtype=tf.float32)
-      loss = tf.reduce_sum(tf.square(outputs))
+      output, loss = build(x)
       variables = tf.trainable_variables()
       gradients = tf.gradients(loss, [x] + variables)
       with tf.Session() as session:
         for variable in variables:
           variable.load(weights[variable.op.name], session)
-        values = session.run([outputs] + gradients)
+        values = session.run([output] + gradients)
     return [v.op.name for v in variables], values
   finally:
     fast_lstm.use_fast_cpu_lstms(False)
+
+
+def lstm_outputs_and_gradients(tf, matmul_cells, inputs, weights):
+  """Outputs and gradients of a 2-layer LSTM over `inputs`, with set weights."""
+  from magenta.contrib import rnn as contrib_rnn  # pylint: disable=g-import-not-at-top
+
+  def build(x):
+    cell = tf.nn.rnn_cell.MultiRNNCell([contrib_rnn.LSTMBlockCell(32),
+                                        contrib_rnn.LSTMBlockCell(16)])
+    outputs, _ = tf.nn.dynamic_rnn(cell, x, dtype=tf.float32)
+    return outputs, tf.reduce_sum(tf.square(outputs))
+
+  return outputs_and_gradients(tf, matmul_cells, build, inputs, weights)
 
 
 def test_matmul_lstm_cell_equals_the_block_op_with_the_same_variables(tf):
@@ -64,26 +77,16 @@ def encoder_outputs_and_gradients(tf, fast, inputs, lengths, weights):
   """Magenta's bidirectional encoder (2 layers) and its gradients, with set weights."""
   from magenta.models.music_vae import lstm_models  # pylint: disable=g-import-not-at-top
   import configs  # pylint: disable=g-import-not-at-top
-  from drumvae import fast_lstm  # pylint: disable=g-import-not-at-top
-  fast_lstm.use_fast_cpu_lstms(fast)
-  try:
-    with tf.Graph().as_default():
-      hparams = configs.get_config('hierdec-drums_4bar_small',
-                                   'enc_rnn_size=[24,16]').hparams
-      encoder = lstm_models.BidirectionalLstmEncoder()
-      encoder.build(hparams, is_training=True)
-      x = tf.constant(inputs)
-      encoding = encoder.encode(x, tf.constant(lengths))
-      loss = tf.reduce_sum(tf.sin(3 * encoding))
-      variables = tf.trainable_variables()
-      gradients = tf.gradients(loss, [x] + variables)
-      with tf.Session() as session:
-        for variable in variables:
-          variable.load(weights[variable.op.name], session)
-        values = session.run([encoding] + gradients)
-    return [v.op.name for v in variables], values
-  finally:
-    fast_lstm.use_fast_cpu_lstms(False)
+
+  def build(x):
+    hparams = configs.get_config('hierdec-drums_4bar_small',
+                                 'enc_rnn_size=[24,16]').hparams
+    encoder = lstm_models.BidirectionalLstmEncoder()
+    encoder.build(hparams, is_training=True)
+    encoding = encoder.encode(x, tf.constant(lengths))
+    return encoding, tf.reduce_sum(tf.sin(3 * encoding))
+
+  return outputs_and_gradients(tf, fast, build, inputs, weights)
 
 
 def test_hoisted_encoder_equals_magentas_with_the_same_variables(tf):
