@@ -2,7 +2,8 @@
 
 Each module has one concern:
   cli            -- one-line errors, --verbose, exit codes for every script
-  tf_env         -- environment TensorFlow/Magenta/pyfluidsynth need before import
+  tf_env         -- environment TensorFlow/Magenta/pyfluidsynth need before import,
+                    and malloc settings that keep freed memory for reuse
   magenta_compat -- the places where Magenta must be worked around on a current TF
   fast_lstm      -- faster LSTMs on the CPU (MatMul cells, hoisted encoder MatMuls)
   midi           -- MIDI files -> NoteSequences
