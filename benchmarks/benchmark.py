@@ -312,8 +312,9 @@ def benchmark_training(config, batch_size, variant, examples_path, work_dir):
   job = {'job': 'train', 'variant': variant, 'config': config, 'batch_size': batch_size,
          'examples_path': examples_path, 'run_dir': run_dir,
          'num_steps': FLAGS.warmup_steps + FLAGS.measured_steps}
-  # Ours: drumvae.tf_env's default (oneDNN on); stock: TensorFlow's default on AMD.
-  env = {'TF_ENABLE_ONEDNN_OPTS': '1' if variant == 'ours' else '0'}
+  # Ours: drumvae.tf_env's defaults; stock: TensorFlow's (on AMD) and glibc's.
+  ours = '1' if variant == 'ours' else '0'
+  env = {'TF_ENABLE_ONEDNN_OPTS': ours, 'DRUMVAE_KEEP_FREED_MEMORY': ours}
   run = run_command(child_command(job), run_dir + '.log', env)
   measured = run.result['steps'][FLAGS.warmup_steps:]
   seconds = statistics.median(wall for wall, _ in measured)
@@ -414,9 +415,9 @@ def write_report(path, argv, machine, num_files, conversion, results, planned_ru
       f'Median of {FLAGS.measured_steps} steps after {FLAGS.warmup_steps} warm-up steps; '
       'a step is timed from one `after_run` to the next, so it includes the hooks and '
       'summary writing. **ours** = `train.py`\'s `train()` (oneDNN on, fast CPU LSTMs: MatMul cells, encoder input products hoisted out of the time loop, '
-      'examples converted once up front, Magenta\'s `train()`); **stock** = Magenta\'s `music_vae_train.train()` '
-      'with `data.get_dataset` (only the unbatch workaround) and `TF_ENABLE_ONEDNN_OPTS=0`, '
-      'TensorFlow\'s default on AMD CPUs. GFLOP/CPU-s divides by CPU time instead of '
+      'freed memory kept for reuse, examples converted once up front, Magenta\'s `train()`); **stock** = Magenta\'s `music_vae_train.train()` '
+      'with `data.get_dataset` (only the unbatch workaround), `TF_ENABLE_ONEDNN_OPTS=0` '
+      '(TensorFlow\'s default on AMD CPUs) and `DRUMVAE_KEEP_FREED_MEMORY=0` (glibc\'s malloc defaults). GFLOP/CPU-s divides by CPU time instead of '
       'wall time: it does not count time other jobs held the cores, and compares with '
       'the peak of one core. Startup = process start to the session being '
       'ready (imports, data, graph build). Speedup = stock / ours.', '',
