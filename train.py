@@ -87,6 +87,20 @@ flags.DEFINE_bool(
     '(added) In eval mode, poll RUN_DIR/train for new checkpoints and evaluate '
     'each, forever, as Magenta does; default: evaluate the latest one once and '
     'write metrics.json.')
+flags.DEFINE_integer(
+    'eval_samples', 100,
+    '(added) In eval mode, grooves to sample for the musical measures (empty '
+    'share, notes per bar, groove-profile distance to the eval data).',
+    lower_bound=1)
+flags.DEFINE_integer(
+    'eval_interpolations', 10,
+    '(added) In eval mode, interpolations (5 steps each) between random pairs '
+    'of eval windows, for the endpoint accuracy and midpoint measures; 0 for '
+    'none.', lower_bound=0)
+flags.DEFINE_float(
+    'eval_temperature', 0.5,
+    '(added) In eval mode, the decoder temperature of those samples and '
+    'interpolations (generate.py\'s default).', lower_bound=1e-6)
 flags.DEFINE_float(
     'progress_secs', 10.0,
     '(added) Print step, loss, speed and time left at most this often.',
@@ -95,6 +109,12 @@ flags.DEFINE_integer(
     'save_summaries_steps', 100,
     '(added) Save TensorBoard summaries (loss, KL, accuracy...) every this '
     'many steps.', lower_bound=1)
+flags.DEFINE_enum(
+    'windows', 'all', ['all', 'capped', 'fresh'],
+    '(added) Which 4-bar windows of each NoteSequence of --examples_path to '
+    'train on: all = every distinct window; capped = at most 5 random ones, '
+    'drawn once (Magenta with --cache_dataset); fresh = 5 drawn anew each '
+    'epoch (Magenta with --cache_dataset=false).')
 flags.DEFINE_integer(
     'seed', None,
     '(added) Graph-level random seed, for repeatable runs.')
@@ -134,7 +154,7 @@ def check_tfds(tfds_name, split):
 
 
 def dataset_fn_for(config, examples_path, tfds_name, is_training,
-                   cache_dataset, seed):
+                   cache_dataset, seed, windows='all'):
   """The `dataset_fn` Magenta's train()/evaluate() call inside their graph."""
   from drumvae import dataset, magenta_compat  # pylint: disable=g-import-not-at-top
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
@@ -147,11 +167,13 @@ def dataset_fn_for(config, examples_path, tfds_name, is_training,
     mode = 'train' if is_training else 'eval'
     print(f'converting {examples_path} ...', flush=True)
     examples = dataset.convert_examples(examples_path, config.data_converter,
-                                        mode)
+                                        mode, windows)
     dataset.check_enough_examples(examples, batch_size, examples_path)
-    print(f'{len(examples)} 4-bar examples from {examples.num_sequences} '
-          f'NoteSequences', flush=True)
-    build = lambda: dataset.make_dataset(examples, batch_size, is_training)
+    print(f'{len(examples)} 4-bar examples ({windows} windows) from '
+          f'{examples.num_sequences} NoteSequences', flush=True)
+    build = lambda: dataset.make_dataset(
+        examples, batch_size, is_training, fresh_windows=windows == 'fresh',
+        seed=seed)
 
   def dataset_fn():
     if seed is not None:
@@ -165,7 +187,7 @@ def train(run_dir, config_name=None, hparams='', examples_path=None,
           tfds_name=None, num_steps=200000, checkpoints_to_keep=100,
           keep_checkpoint_every_n_hours=1, cache_dataset=True, master='',
           task=0, num_ps_tasks=0, num_sync_workers=0, progress_secs=10.0,
-          save_summaries_steps=100, seed=None):
+          save_summaries_steps=100, seed=None, windows='all'):
   """Trains into RUN_DIR/train, resuming from its last checkpoint if any."""
   from drumvae import fast_lstm, hooks, magenta_compat  # pylint: disable=g-import-not-at-top
   from drumvae import run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
@@ -174,7 +196,7 @@ def train(run_dir, config_name=None, hparams='', examples_path=None,
   if num_sync_workers:
     config.hparams.batch_size //= num_sync_workers
   dataset_fn = dataset_fn_for(config, examples_path, tfds_name, True,
-                              cache_dataset, seed)
+                              cache_dataset, seed, windows)
   run_dir_lib.write_run(run_dir, config_name, hparams, config.hparams.values(),
                         examples_path or tfds_name)
   print(f'training {config_name} into {run_dir_lib.train_dir(run_dir)}',
@@ -197,8 +219,17 @@ def train(run_dir, config_name=None, hparams='', examples_path=None,
 
 
 def evaluate(run_dir, config_name=None, hparams='', examples_path=None,
-             eval_num_batches=None, eval_dir_suffix='', master=''):
-  """Evaluates the latest checkpoint once; returns the metrics it writes."""
+             eval_num_batches=None, eval_dir_suffix='', master='',
+             num_samples=100, temperature=0.5, num_interpolations=10,
+             seed=None):
+  """Evaluates the latest checkpoint once; returns the metrics it writes.
+
+  On every 4-bar window of `examples_path` (or the first `eval_num_batches`
+  batches): Magenta's teacher-forced figures, the sampled reconstruction
+  accuracy, and the musical measures of `num_samples` samples and
+  `num_interpolations` interpolations against those windows, beside the same
+  measures for random windows of the training data recorded in run.json.
+  """
   from drumvae import dataset, evaluation, fast_lstm  # pylint: disable=g-import-not-at-top
   from drumvae import run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
   config_name, hparams, config = load_config(
@@ -206,42 +237,43 @@ def evaluate(run_dir, config_name=None, hparams='', examples_path=None,
   fast_lstm.use_fast_cpu_lstms()
   checkpoint = run_dir_lib.latest_checkpoint(run_dir)
   examples = dataset.convert_examples(examples_path, config.data_converter,
-                                      'eval')
+                                      'eval', windows='all')
   dataset.check_enough_examples(examples, 1, examples_path)
-  # Batch size changes no per-example figure: shrink it to fit small data.
-  batch_size = config.hparams.batch_size = min(config.hparams.batch_size,
-                                               len(examples))
-  num_batches = len(examples) // batch_size
+  config.hparams.batch_size = min(config.hparams.batch_size, len(examples))
   if eval_num_batches:
-    num_batches = min(num_batches, eval_num_batches)
-  used = examples.head(num_batches * batch_size)
-  print(f'evaluating {checkpoint} on {len(used)} 4-bar examples of '
+    examples = examples.head(eval_num_batches * config.hparams.batch_size)
+  train_path = (run_dir_lib.read_run(run_dir) or {}).get('examples_path')
+  train_examples = None
+  if train_path and os.path.isfile(train_path):
+    train_examples = dataset.convert_examples(
+        train_path, config.data_converter, 'eval', windows='all')
+  print(f'evaluating {checkpoint} on all {len(examples)} 4-bar windows of '
         f'{examples_path}', flush=True)
   eval_dir = os.path.join(run_dir, 'eval' + eval_dir_suffix)
-  step, summaries = evaluation.teacher_forced_metrics(
-      checkpoint, eval_dir, config,
-      lambda: dataset.make_dataset(used, batch_size, is_training=False),
-      num_batches, master)
-  metrics = {
-      'config': config_name, 'hparams': hparams, 'checkpoint': checkpoint,
-      'examples_path': examples_path, 'global_step': step,
-      'num_examples': len(used),
-      'loss': summaries['loss'],
-      'reconstruction_loss': summaries['losses/r_loss'],
-      'kl_divergence_bits': summaries['losses/kl_bits'],
-      'reconstruction_accuracy_teacher_forced': summaries['metrics/accuracy'],
-      'reconstruction_accuracy_sampled': evaluation.sampled_accuracy(
-          checkpoint, config, used, batch_size),
-      'sampled_temperature': evaluation.SAMPLED_TEMPERATURE,
-  }
+  metrics = {'config': config_name, 'hparams': hparams,
+             'examples_path': examples_path,
+             **evaluation.evaluate_checkpoint(
+                 checkpoint, config, examples, eval_dir, master,
+                 train_examples, num_samples, temperature, num_interpolations,
+                 seed)}
+  if 'data' in metrics:
+    metrics['data']['examples_path'] = train_path
   path = evaluation.write_metrics(eval_dir, metrics)
-  for name in ('global_step', 'num_examples', 'loss', 'kl_divergence_bits',
-               'reconstruction_accuracy_teacher_forced',
-               'reconstruction_accuracy_sampled'):
-    print(f'{name:40s} {metrics[name]:.4f}' if isinstance(metrics[name], float)
-          else f'{name:40s} {metrics[name]}')
+  print(format_metrics(metrics))
   print(f'wrote {path}', flush=True)
   return metrics
+
+
+def format_metrics(metrics, prefix=''):
+  """metrics.json as aligned `name value` lines, nested keys joined by '.'."""
+  lines = []
+  for name, value in metrics.items():
+    if isinstance(value, dict):
+      lines.append(format_metrics(value, f'{prefix}{name}.'))
+    elif not isinstance(value, str):
+      value = f'{value:.4g}' if isinstance(value, float) else value
+      lines.append(f'{prefix + name:44s} {value}')
+  return '\n'.join(lines)
 
 
 def evaluate_continuously(run_dir, config_name=None, hparams='',
@@ -289,7 +321,8 @@ def main(argv):
           task=FLAGS.task, num_ps_tasks=FLAGS.num_ps_tasks,
           num_sync_workers=FLAGS.num_sync_workers,
           progress_secs=FLAGS.progress_secs,
-          save_summaries_steps=FLAGS.save_summaries_steps, seed=FLAGS.seed)
+          save_summaries_steps=FLAGS.save_summaries_steps, seed=FLAGS.seed,
+          windows=FLAGS.windows)
   elif FLAGS.eval_continuous:
     evaluate_continuously(
         run_dir, FLAGS.config, FLAGS.hparams, examples_path, FLAGS.tfds_name,
@@ -301,7 +334,9 @@ def main(argv):
         "Groove's validation split); --tfds_name works with --eval_continuous")
   else:
     evaluate(run_dir, FLAGS.config, FLAGS.hparams, examples_path,
-             FLAGS.eval_num_batches, FLAGS.eval_dir_suffix, FLAGS.master)
+             FLAGS.eval_num_batches, FLAGS.eval_dir_suffix, FLAGS.master,
+             FLAGS.eval_samples, FLAGS.eval_temperature,
+             FLAGS.eval_interpolations, FLAGS.seed)
 
 
 if __name__ == '__main__':

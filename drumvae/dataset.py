@@ -7,6 +7,7 @@ starts and can fail at once instead of hanging on an empty shuffle buffer, and
 (b) tf.data only slices, shuffles and batches ready arrays. The elements are the
 same as Magenta's `data.get_dataset` yields (tests/test_dataset.py checks it).
 """
+import copy
 import dataclasses
 import os
 
@@ -24,14 +25,20 @@ class Examples:
   controls: np.ndarray  # [n, 64, 0] bool: drums have no control signal
   lengths: np.ndarray  # [n] int32
   num_sequences: int  # NoteSequences read
+  sequence_ids: np.ndarray = None  # [n] int: which NoteSequence each came from
 
   def __len__(self):
     return len(self.lengths)
 
   def head(self, n):
     """The first `n` examples."""
-    return Examples(self.inputs[:n], self.outputs[:n], self.controls[:n],
-                    self.lengths[:n], self.num_sequences)
+    return self.take(np.arange(min(n, len(self))))
+
+  def take(self, indices):
+    """The examples at `indices`, in that order."""
+    return Examples(self.inputs[indices], self.outputs[indices],
+                    self.controls[indices], self.lengths[indices],
+                    self.num_sequences, self.sequence_ids[indices])
 
 
 def read_note_sequences(examples_path):
@@ -52,18 +59,36 @@ def read_note_sequences(examples_path):
                     'not NoteSequences (make it with make_tfrecord.py)') from None
 
 
-def convert_examples(examples_path, data_converter, mode):
-  """Runs `data_converter` (mode 'train' or 'eval') over a NoteSequence tfrecord."""
+# Which 4-bar windows of each NoteSequence become examples (--windows):
+#   all     every distinct window, once (about 9x the capped set on Groove)
+#   capped  at most MAX_WINDOWS_PER_SEQUENCE random ones, drawn once: what
+#           Magenta's converter keeps with --cache_dataset (its default)
+#   fresh   MAX_WINDOWS_PER_SEQUENCE drawn anew every epoch from all of them:
+#           what Magenta's pipeline does with --cache_dataset=false
+WINDOWS = ('all', 'capped', 'fresh')
+MAX_WINDOWS_PER_SEQUENCE = 5  # DrumsConverter's max_tensors_per_notesequence
+
+
+def convert_examples(examples_path, data_converter, mode, windows='capped'):
+  """Runs `data_converter` (mode 'train' or 'eval') over a NoteSequence tfrecord.
+
+  `windows='capped'` keeps the converter's own cap; 'all' and 'fresh' keep
+  every distinct window ('fresh' is sampled per epoch by `make_dataset`).
+  """
   data_converter.set_mode(mode)
-  inputs, outputs, controls, lengths = [], [], [], []
+  if windows != 'capped':
+    data_converter = copy.copy(data_converter)  # the caller's keeps its cap
+    data_converter.max_tensors_per_notesequence = None
+  inputs, outputs, controls, lengths, sequence_ids = [], [], [], [], []
   num_sequences = 0
   for sequence in read_note_sequences(examples_path):
-    num_sequences += 1
     tensors = data_converter.to_tensors(sequence)
     inputs.extend(tensors.inputs)
     outputs.extend(tensors.outputs)
     controls.extend(tensors.controls)
     lengths.extend(tensors.lengths)
+    sequence_ids.extend([num_sequences] * len(tensors.lengths))
+    num_sequences += 1
   return Examples(
       inputs=_stack(inputs, data_converter.input_depth,
                     data_converter.input_dtype),
@@ -72,7 +97,19 @@ def convert_examples(examples_path, data_converter, mode):
       controls=_stack(controls, data_converter.control_depth,
                       data_converter.control_dtype),
       lengths=np.array(lengths, np.int32),
-      num_sequences=num_sequences)
+      num_sequences=num_sequences,
+      sequence_ids=np.array(sequence_ids, np.int64))
+
+
+def fresh_window_indices(sequence_ids, rng):
+  """One epoch of 'fresh' windows: up to 5 random ones of each NoteSequence."""
+  chosen = []
+  for sequence_id in np.unique(sequence_ids):
+    windows = np.flatnonzero(sequence_ids == sequence_id)
+    chosen.extend(rng.choice(windows, min(len(windows),
+                                          MAX_WINDOWS_PER_SEQUENCE),
+                             replace=False))
+  return np.array(chosen)
 
 
 def _stack(rows, depth, dtype):
@@ -95,18 +132,29 @@ def check_enough_examples(examples, batch_size, examples_path):
         f'of {batch_size}: add data or pass --hparams=batch_size={len(examples)}')
 
 
-def make_dataset(examples, batch_size, is_training):
+def make_dataset(examples, batch_size, is_training, fresh_windows=False,
+                 seed=None):
   """The tf.data pipeline of Magenta's get_dataset, over converted arrays.
 
-  Training: shuffle with a buffer of 10 batches, repeat, batch; eval: batch in
-  order. Partial batches are dropped, as in Magenta.
+  Training: every epoch in a new random order (with `fresh_windows`, a new
+  draw of `fresh_window_indices`), repeated, batched; Magenta's shuffle buffer
+  of 10 batches is kept, but alone it would mix only neighbouring windows of
+  one performance. Eval: batched in order. Partial batches are dropped, as in
+  Magenta.
   """
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   columns = (examples.inputs, examples.outputs, examples.controls,
              examples.lengths)
+  rng = np.random.default_rng(seed)
 
   def rows():
-    yield from zip(*columns)
+    if not is_training:
+      yield from zip(*columns)
+      return
+    indices = (fresh_window_indices(examples.sequence_ids, rng)
+               if fresh_windows else np.arange(len(examples)))
+    for i in rng.permutation(indices):
+      yield tuple(column[i] for column in columns)
 
   # A generator, not from_tensor_slices: that would embed every example as a
   # graph constant, copied into each checkpoint's .meta file.

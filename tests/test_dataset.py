@@ -78,3 +78,41 @@ def test_too_few_examples_fail_fast_with_counts(examples_path, tmp_path):
   assert last_line.startswith(f'train.py: error: --examples_path={examples_path} has ')
   assert 'fewer than one batch of 512' in last_line
   assert 'Traceback' not in result.stderr
+
+
+def test_fresh_windows_draw_up_to_5_of_each_sequence_anew_each_epoch():
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from drumvae import dataset  # pylint: disable=g-import-not-at-top
+  # Sequence 0 has 12 windows, 1 has 3, 2 has 5.
+  sequence_ids = np.repeat([0, 1, 2], [12, 3, 5])
+  rng = np.random.default_rng(0)
+  epochs = [dataset.fresh_window_indices(sequence_ids, rng) for _ in range(2)]
+  for chosen in epochs:
+    assert len(set(chosen)) == len(chosen) == 5 + 3 + 5
+    assert np.bincount(sequence_ids[chosen]).tolist() == [5, 3, 5]
+  assert set(epochs[0]) != set(epochs[1])  # sequence 0 drew other windows
+
+
+def test_convert_keeps_every_window_or_the_converters_cap(examples_path):
+  """All windows are many more than the converter's 5 per NoteSequence."""
+  result = subprocess.run(
+      [sys.executable, '-c', textwrap.dedent(f'''
+          import sys
+          sys.path.insert(0, {REPO!r})
+          import configs
+          from drumvae import dataset
+          converter = configs.get_config('hierdec-drums_4bar_small').data_converter
+          for windows in dataset.WINDOWS:
+            examples = dataset.convert_examples({examples_path!r}, converter,
+                                                'train', windows)
+            per_sequence = max(__import__('numpy').bincount(examples.sequence_ids))
+            print(windows, len(examples), examples.num_sequences, per_sequence)
+      ''')], capture_output=True, text=True, cwd=REPO)
+  assert result.returncode == 0, result.stderr[-3000:]
+  counts = {line.split()[0]: [int(n) for n in line.split()[1:]]
+            for line in result.stdout.splitlines()}
+  (all_count, sequences, all_most), (capped_count, _, capped_most) = (
+      counts['all'], counts['capped'])
+  assert counts['fresh'] == counts['all']  # drawn per epoch by make_dataset
+  assert capped_most == 5 and capped_count <= 5 * sequences
+  assert all_most > 5 and all_count > 2 * capped_count
