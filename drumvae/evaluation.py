@@ -1,16 +1,19 @@
 """One-shot evaluation with the MusicVAE paper's figures, written to metrics.json.
 
 Magenta's `evaluate()` polls for new checkpoints forever. Here the latest
-checkpoint is evaluated once, with the same graph (`MusicVAE.eval`) and the same
-summaries in the eval directory, plus the paper's sampled reconstruction
-accuracy, which Magenta does not compute.
+checkpoint is evaluated once, on every example, with the same graph
+(`MusicVAE.eval`) and the same summaries in the eval directory, plus the
+paper's sampled reconstruction accuracy, which Magenta does not compute, and
+the musical measures of `groove_metrics` for samples and interpolations.
 """
 import copy
 import os
 
 import numpy as np
 
+from drumvae import dataset
 from drumvae import files
+from drumvae import groove_metrics
 from drumvae import tf_env  # pylint: disable=unused-import  (must precede TF)
 
 import tensorflow.compat.v1 as tf
@@ -23,10 +26,38 @@ from magenta.models.music_vae import music_vae_train
 # step (argmax), fed back as the next input, without teacher forcing.
 SAMPLED_TEMPERATURE = 1e-5
 METRICS_FILE = 'metrics.json'
+INTERPOLATION_STEPS = 5  # generate.py's default --num_outputs
 
 
-def teacher_forced_metrics(checkpoint, eval_dir, config, dataset, num_batches,
-                           master=''):
+def teacher_forced_metrics(checkpoint, eval_dir, config, make_dataset,
+                           examples, master=''):
+  """Magenta's eval summaries over every one of `examples`.
+
+  Magenta's graph has a fixed batch size and drops a partial last batch, so a
+  remainder gets a second pass at its own batch size; the two are weighted by
+  their number of examples (all 64 steps long). Only the first pass writes
+  TensorBoard summaries.
+  """
+  batch_size = config.hparams.batch_size
+  full = len(examples) // batch_size * batch_size
+  step, values = _eval_pass(
+      checkpoint, eval_dir, config,
+      lambda: make_dataset(examples.head(full), batch_size),
+      full // batch_size, master, write_summaries=True)
+  if full < len(examples):
+    rest = examples.take(np.arange(full, len(examples)))
+    rest_config = copy.deepcopy(config)
+    rest_config.hparams.batch_size = len(rest)
+    _, rest_values = _eval_pass(checkpoint, eval_dir, rest_config,
+                                lambda: make_dataset(rest, len(rest)), 1,
+                                master, write_summaries=False)
+    values = {tag: (value * full + rest_values[tag] * len(rest)) /
+              len(examples) for tag, value in values.items()}
+  return step, values
+
+
+def _eval_pass(checkpoint, eval_dir, config, dataset_fn, num_batches, master,
+               write_summaries):
   """Runs Magenta's eval graph over `num_batches`; returns its summaries."""
   config = copy.deepcopy(config)  # building the model binds it to this graph
   with tf.Graph().as_default():
@@ -34,36 +65,120 @@ def teacher_forced_metrics(checkpoint, eval_dir, config, dataset, num_batches,
     model.build(config.hparams, config.data_converter.output_depth,
                 is_training=False)
     # Magenta's own input wiring for train()/evaluate().
-    inputs = music_vae_train._get_input_tensors(dataset(), config)  # pylint: disable=protected-access
+    inputs = music_vae_train._get_input_tensors(dataset_fn(), config)  # pylint: disable=protected-access
     update_ops = model.eval(**inputs)
     summary_op = tf.summary.merge_all()
     serialized, step = tf_slim.evaluation.evaluate_once(
         master, checkpoint, eval_dir, num_evals=num_batches, eval_op=update_ops,
-        final_op=[summary_op, model.global_step], summary_op=summary_op)
+        final_op=[summary_op, model.global_step],
+        summary_op=summary_op if write_summaries else None)
   summaries = tf.Summary.FromString(serialized)
   values = {v.tag: float(v.simple_value) for v in summaries.value}
   return int(step), values
 
 
-def sampled_accuracy(checkpoint, config, examples, batch_size):
+def load_model(checkpoint, config, batch_size):
+  return TrainedModel(config, batch_size=batch_size,
+                      checkpoint_dir_or_path=checkpoint)
+
+
+def encode(model, examples):
+  """Posterior means z = mu of `examples`."""
+  _, mu, _ = model.encode_tensors(list(examples.inputs), list(examples.lengths))
+  return mu
+
+
+def decode(model, config, z, temperature):
+  """[n, 64] hit-pattern indices decoded from latent vectors `z`."""
+  decoded = model.decode_to_tensors(
+      np.asarray(z, np.float32), length=config.hparams.max_seq_len,
+      temperature=temperature)
+  return groove_metrics.patterns(np.stack(decoded))
+
+
+def sampled_accuracy(model, config, examples):
   """Share of 16th-note steps whose 512-way hit pattern is decoded exactly.
 
   Each example is encoded to its posterior mean z = mu and decoded at
   SAMPLED_TEMPERATURE without teacher forcing.
   """
-  model = TrainedModel(config, batch_size=batch_size,
-                       checkpoint_dir_or_path=checkpoint)
-  _, mu, _ = model.encode_tensors(list(examples.inputs), list(examples.lengths))
-  decoded = model.decode_to_tensors(
-      mu, length=config.hparams.max_seq_len, temperature=SAMPLED_TEMPERATURE)
-  correct = total = 0
-  for target, output, length in zip(examples.outputs, decoded,
-                                    examples.lengths):
-    steps = min(length, len(output))
-    correct += np.sum(np.argmax(output[:steps], -1) ==
-                      np.argmax(target[:steps], -1))
-    total += length
-  return correct / total
+  decoded = decode(model, config, encode(model, examples), SAMPLED_TEMPERATURE)
+  return groove_metrics.step_accuracy(
+      decoded, groove_metrics.patterns(examples.outputs))
+
+
+def sample_figures(model, config, reference_hits, num_samples, temperature,
+                   rng):
+  """Figures of `num_samples` grooves sampled from z ~ N(0, I)."""
+  z = rng.standard_normal((num_samples, config.hparams.z_size))
+  sampled = groove_metrics.hits(decode(model, config, z, temperature))
+  return groove_metrics.set_figures(sampled, reference_hits)
+
+
+def interpolation_figures(model, config, examples, num_interpolations,
+                          num_steps, temperature, rng):
+  """Figures of interpolations between random pairs of `examples`."""
+  pairs = rng.choice(len(examples), (num_interpolations, 2), replace=False)
+  starts, ends = examples.take(pairs[:, 0]), examples.take(pairs[:, 1])
+  mu_starts, mu_ends = encode(model, starts), encode(model, ends)
+  z = [groove_metrics.slerp(a, b, t) for a, b in zip(mu_starts, mu_ends)
+       for t in np.linspace(0, 1, num_steps)]
+  decoded = decode(model, config, z, temperature)
+  steps_hits = groove_metrics.hits(decoded).reshape(
+      (num_interpolations, num_steps) + decoded.shape[1:] +
+      (groove_metrics.NUM_DRUMS,))
+  return groove_metrics.interpolation_figures(
+      steps_hits, groove_metrics.patterns(starts.outputs),
+      groove_metrics.patterns(ends.outputs),
+      groove_metrics.hits(groove_metrics.patterns(examples.outputs)))
+
+
+def data_figures(examples, reference_hits, num_grooves, rng):
+  """The sample figures for `num_grooves` random windows of real data."""
+  chosen = examples.take(rng.choice(len(examples), num_grooves, replace=False))
+  return groove_metrics.set_figures(
+      groove_metrics.hits(groove_metrics.patterns(chosen.outputs)),
+      reference_hits)
+
+
+def evaluate_checkpoint(checkpoint, config, examples, eval_dir, master='',
+                        train_examples=None, num_samples=100, temperature=0.5,
+                        num_interpolations=10, seed=None):
+  """Every figure of metrics.json for one checkpoint on `examples`.
+
+  `train_examples`, if given, supply the data's own figures: `num_samples`
+  random training windows measured like the samples.
+  """
+  step, summaries = teacher_forced_metrics(
+      checkpoint, eval_dir, config,
+      lambda rows, size: dataset.make_dataset(rows, size, is_training=False),
+      examples, master)
+  model = load_model(checkpoint, config, config.hparams.batch_size)
+  rng = np.random.default_rng(seed)
+  reference_hits = groove_metrics.hits(groove_metrics.patterns(
+      examples.outputs))
+  metrics = {
+      'checkpoint': checkpoint, 'global_step': step,
+      'num_examples': len(examples),
+      'loss': summaries['loss'],
+      'reconstruction_loss': summaries['losses/r_loss'],
+      'kl_divergence_bits': summaries['losses/kl_bits'],
+      'reconstruction_accuracy_teacher_forced': summaries['metrics/accuracy'],
+      'reconstruction_accuracy_sampled': sampled_accuracy(model, config,
+                                                          examples),
+      'sampled_temperature': SAMPLED_TEMPERATURE,
+      'samples': {'temperature': temperature, **sample_figures(
+          model, config, reference_hits, num_samples, temperature, rng)},
+  }
+  if num_interpolations and 2 * num_interpolations <= len(examples):
+    metrics['interpolations'] = {
+        'temperature': temperature, 'num_steps': INTERPOLATION_STEPS,
+        **interpolation_figures(model, config, examples, num_interpolations,
+                                INTERPOLATION_STEPS, temperature, rng)}
+  if train_examples is not None and len(train_examples) >= num_samples:
+    metrics['data'] = data_figures(train_examples, reference_hits, num_samples,
+                                   rng)
+  return metrics
 
 
 def write_metrics(eval_dir, metrics):

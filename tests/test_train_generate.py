@@ -4,6 +4,7 @@ Every script runs as a user runs it (a subprocess); models use tiny --hparams.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -157,23 +158,28 @@ def test_start_bar_past_the_end_is_one_line_error(trained_runs, groove_dir,
 
 @pytest.fixture(scope='module')
 def evaluated_run(trained_runs, examples_path):
-  """The hierdec small run, evaluated once on 2 batches; (run_dir, stdout)."""
+  """The hierdec small run, evaluated once on every window; (run_dir, stdout)."""
   run_dir, _ = trained_runs['hierdec-drums_4bar_small']
   result = run_script('train.py', '--mode=eval', f'--run_dir={run_dir}',
-                      f'--examples_path={examples_path}',
-                      '--eval_num_batches=2')
+                      f'--examples_path={examples_path}', '--eval_samples=40',
+                      '--eval_interpolations=3', '--seed=0')
   assert result.returncode == 0, result.stderr[-3000:]
   return run_dir, result.stdout
 
 
-def test_eval_runs_once_and_writes_sane_metrics(evaluated_run):
+def test_eval_runs_once_on_every_window_and_writes_sane_metrics(
+    evaluated_run, trained_runs):
   run_dir, stdout = evaluated_run
   config = 'hierdec-drums_4bar_small'
   with open(os.path.join(run_dir, 'eval', 'metrics.json')) as f:
     metrics = json.load(f)
   assert metrics['config'] == config
   assert metrics['global_step'] == checkpoint_steps(run_dir)[-1]
-  assert metrics['num_examples'] == 2 * 4  # 2 batches of batch_size 4
+  # Every distinct window, as training (--windows=all) converted them; the
+  # count is not a multiple of the batch size 4, so no remainder is dropped.
+  num_windows = int(re.search(r'(\d+) 4-bar examples \(all windows\)',
+                              trained_runs[config][1]).group(1))
+  assert metrics['num_examples'] == num_windows and num_windows % 4
   assert metrics['checkpoint'].endswith(f'model.ckpt-{metrics["global_step"]}')
   for name in ('reconstruction_accuracy_teacher_forced',
                'reconstruction_accuracy_sampled'):
@@ -182,6 +188,26 @@ def test_eval_runs_once_and_writes_sane_metrics(evaluated_run):
   assert 300 < metrics['loss'] < 500
   assert metrics['kl_divergence_bits'] >= 0
   assert 'reconstruction_accuracy_sampled' in stdout
+
+
+def test_eval_musical_measures_tell_an_untrained_model_from_the_data(
+    evaluated_run):
+  run_dir, stdout = evaluated_run
+  with open(os.path.join(run_dir, 'eval', 'metrics.json')) as f:
+    metrics = json.load(f)
+  samples, data = metrics['samples'], metrics['data']
+  assert samples['num_grooves'] == data['num_grooves'] == 40
+  assert 0 <= samples['empty_share'] <= 1 and data['empty_share'] == 0
+  # Two training steps: hits near random, far from the data's profile.
+  assert data['profile_distance'] < 0.06
+  assert samples['profile_distance'] > 2 * data['profile_distance']
+  assert samples['notes_per_bar'] > 2 * data['notes_per_bar']
+  interpolations = metrics['interpolations']
+  assert interpolations['num_interpolations'] == 3
+  assert 0 <= interpolations['endpoint_accuracy'] <= 1
+  low, high = interpolations['data_notes_per_bar_range']
+  assert 0 < low < data['notes_per_bar'] < high
+  assert 'samples.profile_distance' in stdout
 
 
 def test_compare_runs_table_and_loss_picture(evaluated_run, tmp_path):

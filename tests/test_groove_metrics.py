@@ -1,0 +1,89 @@
+"""The musical measures on grooves built in code: real beats pass, silence and noise fail."""
+import numpy as np
+import pytest
+
+from drumvae import groove_metrics
+
+KICK, SNARE, CLOSED_HAT = 0, 1, 2
+
+
+def rock_beats(n, seed=0):
+  """n 4-bar rock beats: hats on 8ths, snare on 2 and 4, kicks that vary."""
+  rng = np.random.default_rng(seed)
+  grooves = np.zeros((n, 64, 9), bool)
+  grooves[:, ::2, CLOSED_HAT] = True
+  grooves[:, 4::8, SNARE] = True
+  grooves[:, ::16, KICK] = True
+  grooves[:, 8::16, KICK] = rng.random((n, 4)) < 0.7
+  grooves[:, 10::16, KICK] = rng.random((n, 4)) < 0.3
+  return grooves
+
+
+def test_patterns_and_hits_round_trip():
+  grooves = rock_beats(3)
+  indices = (grooves * (1 << np.arange(9))).sum(-1)
+  one_hot = np.eye(512, dtype=bool)[indices]
+  assert np.array_equal(groove_metrics.hits(groove_metrics.patterns(one_hot)),
+                        grooves)
+  # Bit i of the pattern index is drum class i (note_seq's MultiDrumOneHotEncoding).
+  assert groove_metrics.hits(np.array([0b101]))[0].tolist() == (
+      [True, False, True] + [False] * 6)
+
+
+def test_profile_is_hit_probability_per_bar_position():
+  profile = groove_metrics.groove_profile(rock_beats(50))
+  assert profile.shape == (16, 9)
+  assert profile[0, KICK] == 1 and profile[4, SNARE] == 1
+  assert profile[1, CLOSED_HAT] == 0 and profile[2, CLOSED_HAT] == 1
+  assert 0.5 < profile[8, KICK] < 0.9
+
+
+def test_real_beats_pass_silence_and_noise_fail():
+  reference = rock_beats(200, seed=1)
+  rng = np.random.default_rng(2)
+  silent = np.zeros((100, 64, 9), bool)
+  noise = rng.random((100, 64, 9)) < 0.5
+  snare_wall = rock_beats(100, seed=3)
+  snare_wall[:, :, SNARE] = True
+  beats = groove_metrics.set_figures(rock_beats(100, seed=4), reference)
+  assert beats['empty_share'] == 0 and beats['profile_distance'] < 0.02
+  silence = groove_metrics.set_figures(silent, reference)
+  assert silence['empty_share'] == 1 and silence['notes_per_bar'] == 0
+  # Silence is as far from the data as the data's mean hit probability.
+  assert silence['profile_distance'] == pytest.approx(
+      groove_metrics.groove_profile(reference).mean())
+  assert silence['profile_distance'] > 0.05
+  assert groove_metrics.set_figures(noise, reference)['profile_distance'] > 0.3
+  assert groove_metrics.set_figures(snare_wall, reference)[
+      'profile_distance'] > 0.04
+
+
+def test_step_accuracy_counts_whole_patterns():
+  assert groove_metrics.step_accuracy([[1, 2, 3, 4]], [[1, 2, 3, 5]]) == 0.75
+
+
+def test_slerp_keeps_ends_and_norm_of_orthogonal_unit_vectors():
+  a, b = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+  assert np.allclose(groove_metrics.slerp(a, b, 0), a)
+  assert np.allclose(groove_metrics.slerp(a, b, 1), b)
+  assert np.isclose(np.linalg.norm(groove_metrics.slerp(a, b, 0.5)), 1)
+  assert np.allclose(groove_metrics.slerp(a, a, 0.3), a)
+
+
+@pytest.mark.parametrize('middle,in_range', [('beats', 1.0), ('silent', 0.0),
+                                             ('noise', 0.0)])
+def test_interpolation_figures(middle, in_range):
+  reference = rock_beats(200, seed=1)
+  starts, ends = rock_beats(4, seed=5), rock_beats(4, seed=6)
+  middles = {'beats': rock_beats(12, seed=7),
+             'silent': np.zeros((12, 64, 9), bool),
+             'noise': np.ones((12, 64, 9), bool)}[middle].reshape(4, 3, 64, 9)
+  steps = np.concatenate([starts[:, None], middles, ends[:, None]], axis=1)
+  to_patterns = lambda g: (g * (1 << np.arange(9))).sum(-1)
+  figures = groove_metrics.interpolation_figures(
+      steps, to_patterns(starts), to_patterns(ends), reference)
+  assert figures['endpoint_accuracy'] == 1.0
+  assert figures['midpoints_in_data_range'] == in_range
+  wrong_ends = groove_metrics.interpolation_figures(
+      steps, to_patterns(ends), to_patterns(starts), reference)
+  assert wrong_ends['endpoint_accuracy'] < 1.0
