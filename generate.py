@@ -18,10 +18,14 @@ from drumvae import cli
 
 FLAGS = flags.FLAGS
 
+SHIPPED_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             'models', 'groove_4bar_cpu')
+
 flags.DEFINE_string(
     'run_dir', None,
     'Run directory of train.py: its latest checkpoint, config and hparams are '
-    'used.',
+    'used. Default (with no --checkpoint_file): the model shipped in '
+    'models/, trained on the Groove MIDI Dataset.',
     **cli.SHARED_WITH_MAGENTA)
 flags.DEFINE_string(
     'checkpoint_file', None,
@@ -82,8 +86,7 @@ flags.DEFINE_string(
     '(added) SoundFont (.sf2) for --render_wav; default: the General MIDI set '
     'with a drum kit that ships inside pretty_midi.')
 
-flags.mark_flags_as_mutual_exclusive(['run_dir', 'checkpoint_file'],
-                                     required=True)
+flags.mark_flags_as_mutual_exclusive(['run_dir', 'checkpoint_file'])
 flags.register_multi_flags_validator(
     ['mode', 'input_midi_1', 'input_midi_2'],
     lambda f: f['mode'] != 'interpolate' or (f['input_midi_1'] and
@@ -143,6 +146,7 @@ def four_bar_window(sequence, start_bar, config, name):
 
   A whole performance yields one example per bar to Magenta's encoder, which
   then refuses it (MultipleExtractedExamplesError); one window yields one.
+  A sequence shorter than 4 bars is a loop: it is repeated to fill them.
   """
   import note_seq  # pylint: disable=g-import-not-at-top
   import configs  # pylint: disable=g-import-not-at-top
@@ -156,8 +160,14 @@ def four_bar_window(sequence, start_bar, config, name):
     raise cli.UserError(f'{name}: tempo changes; use a file with one tempo')
   except note_seq.sequences_lib.MultipleTimeSignatureError:
     raise cli.UserError(f'{name}: time signature changes; use a 4/4 file')
-  first_step = (start_bar - 1) * configs.STEPS_PER_BAR
+  total_bars = -(-quantized.total_quantized_steps // configs.STEPS_PER_BAR)
   num_steps = configs.BARS * configs.STEPS_PER_BAR
+  loop_steps = num_steps  # no repetition
+  if start_bar == 1 and 0 < total_bars < configs.BARS:
+    loop_steps = total_bars * configs.STEPS_PER_BAR
+    cli.note_line(f'{name}: a {total_bars}-bar loop, repeated to fill '
+                  f'{configs.BARS} bars')
+  first_step = (start_bar - 1) * configs.STEPS_PER_BAR
   qpm = sequence.tempos[0].qpm if sequence.tempos else note_seq.DEFAULT_QUARTERS_PER_MINUTE
   seconds_per_step = 60.0 / qpm / configs.STEPS_PER_QUARTER
   window = note_seq.NoteSequence(ticks_per_quarter=sequence.ticks_per_quarter)
@@ -166,15 +176,16 @@ def four_bar_window(sequence, start_bar, config, name):
   window.total_time = num_steps * seconds_per_step
   for note in quantized.notes:
     step = note.quantized_start_step - first_step
-    if 0 <= step < num_steps:
+    for repeat_step in range(step, num_steps, loop_steps):
+      if repeat_step < 0 or step >= loop_steps:
+        break
       window.notes.add(
           pitch=note.pitch, velocity=note.velocity, instrument=note.instrument,
           program=note.program, is_drum=note.is_drum,
-          start_time=step * seconds_per_step,
-          end_time=(step + 1) * seconds_per_step)
+          start_time=repeat_step * seconds_per_step,
+          end_time=(repeat_step + 1) * seconds_per_step)
   config.data_converter.set_mode('infer')
   if len(config.data_converter.to_tensors(window).outputs) != 1:
-    total_bars = -(-quantized.total_quantized_steps // configs.STEPS_PER_BAR)
     raise cli.UserError(
         f'{name}: bars {start_bar}-{start_bar + configs.BARS - 1} (of '
         f'{total_bars}) hold no 4/4 drum groove (drums must be on channel 10); '
@@ -279,6 +290,10 @@ def render_outputs(midi_paths, sequences, mode, render_wav, plot, soundfont):
 def main(argv):
   if len(argv) > 1:
     raise cli.UserError(f'unexpected arguments: {" ".join(argv[1:])}')
+  if not (FLAGS.run_dir or FLAGS.checkpoint_file):
+    FLAGS.run_dir = SHIPPED_MODEL
+    cli.note_line(f'using the shipped model {os.path.relpath(SHIPPED_MODEL)} '
+                  '(trained on Groove); --run_dir=YOUR_RUN for your own')
   # Checks that need no TensorFlow first: its import takes ~10 s.
   check_model_given(FLAGS.run_dir, FLAGS.checkpoint_file)
   if FLAGS.mode == 'interpolate':

@@ -44,6 +44,11 @@ def warning_line(message):
   print(f'{_program_name()}: warning: {message}', file=sys.stderr, flush=True)
 
 
+def note_line(message):
+  """Prints `prog: message` to stderr (stdout lists the files written)."""
+  print(f'{_program_name()}: {message}', file=sys.stderr, flush=True)
+
+
 def parse_flags(argv):
   """absl's flag parsing, with a bad flag reported as one `error:` line.
 

@@ -230,3 +230,28 @@ def test_compare_runs_without_eval_is_one_line_error(trained_runs):
   assert result.returncode == 1
   assert result.stderr.strip().endswith(
       f'run train.py --mode=eval --run_dir={run_dir} first')
+
+
+def test_export_keeps_the_weights_without_optimizer_state(trained_runs, tmp_path):
+  run_dir, _ = trained_runs['flat-drums_4bar']
+  exported = tmp_path / 'exported'
+  result = run_script('export_model.py', f'--run_dir={run_dir}',
+                      f'--output_dir={exported}')
+  assert result.returncode == 0, result.stderr[-3000:]
+  step = checkpoint_steps(run_dir)[-1]
+  assert result.stdout.split() == [str(exported / 'train' / f'model.ckpt-{step}')]
+  size = lambda d, prefix: sum(os.path.getsize(os.path.join(d, n))
+                               for n in os.listdir(d) if n.startswith(prefix))
+  # Adam keeps two moments per weight: the weights alone are a third.
+  original = size(os.path.join(run_dir, 'train'), f'model.ckpt-{step}.data')
+  assert size(exported / 'train', f'model.ckpt-{step}.data') < 0.4 * original
+  assert not list((exported / 'train').glob('*.meta'))
+  samples = run_script('generate.py', f'--run_dir={exported}', '--num_outputs=2',
+                       f'--output_dir={tmp_path / "samples"}')
+  assert samples.returncode == 0, samples.stderr[-3000:]
+  assert len(samples.stdout.split()) == 2
+  again = run_script('export_model.py', f'--run_dir={run_dir}',
+                     f'--output_dir={exported}')
+  assert again.returncode == 1
+  assert again.stderr.strip().splitlines()[-1] == (
+      f'export_model.py: error: --output_dir={exported} exists; choose a new one')

@@ -1,0 +1,32 @@
+"""Export a trained run for sharing: model weights only, with its settings and metrics.
+
+  python export_model.py --run_dir=runs/cpu --output_dir=models/my_drums
+
+The output is a run dir (run.json, eval/metrics.json, train/ with the latest
+checkpoint minus the optimizer's state, about a third of its size) that
+generate.py and train.py --mode=eval take as --run_dir.
+"""
+from absl import flags
+
+from drumvae import cli
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string('run_dir', None, 'Run directory of train.py to export.')
+flags.DEFINE_string('output_dir', None,
+                    'New directory to write the exported run dir to.')
+flags.mark_flags_as_required(['run_dir', 'output_dir'])
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise cli.UserError(f'unexpected arguments: {" ".join(argv[1:])}')
+  from drumvae import run_dir, tf_env  # pylint: disable=g-import-not-at-top
+  run_dir.check_has_checkpoint(FLAGS.run_dir)
+  tf_env.setup_tensorflow(FLAGS.verbose)
+  from drumvae import export  # pylint: disable=g-import-not-at-top
+  print(export.export_run(FLAGS.run_dir, FLAGS.output_dir))
+
+
+if __name__ == '__main__':
+  cli.run(main)
