@@ -10,11 +10,18 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope='session')
 def groove_dir() -> pathlib.Path:
-  """The Groove MIDI Dataset: $GROOVE_DIR, else ../shared/data/groove beside the repo."""
+  """The Groove MIDI Dataset: $GROOVE_DIR, else ../shared/data/groove beside the repo.
+
+  Without it the tests that need it are skipped, except in CI ($CI set), which
+  has it: there a missing data set fails them.
+  """
   path = pathlib.Path(os.environ.get('GROOVE_DIR', REPO_ROOT.parent / 'shared' / 'data' / 'groove'))
   if not (path / 'info.csv').is_file():
-    pytest.fail(f'Groove MIDI Dataset not found: {path} has no info.csv; '
-                'set GROOVE_DIR to the directory holding info.csv and drummer*/', pytrace=False)
+    message = (f'Groove MIDI Dataset not found: {path} has no info.csv; '
+               'set GROOVE_DIR to the directory holding info.csv and drummer*/')
+    if os.environ.get('CI'):
+      pytest.fail(message, pytrace=False)
+    pytest.skip(message)
   return path
 
 
