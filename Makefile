@@ -1,21 +1,31 @@
-# make demo  -- set up, then convert the default drum set, train briefly, sample
-# make test  -- set up, then run the test suite (two test files at a time: most
-#              of the time goes to single-threaded TF graph building)
+# make demo      -- set up, then sample and interpolate 4-bar grooves from the
+#                   model shipped in models/ (MIDI, WAV and PNG into samples/)
+# make train     -- set up, then train your own small model on dataset/grooves
+#                   briefly and sample from it (shows the whole flow)
+# make test      -- set up, then run the test suite (two test files at a time:
+#                   most of the time goes to single-threaded TF graph building)
 PY := .venv/bin/python
-# A small CPU preset: the real sizes take ~10 s a step on 2 cores (see README).
-DEMO_CONFIG  := hierdec-drums_4bar_small
-DEMO_HPARAMS := batch_size=32,z_size=64,enc_rnn_size=[128,128],dec_rnn_size=[64,64]
-DEMO_STEPS   := 150
+INTERPOLATE_FROM := dataset/grooves/rock_0_96bpm.mid
+INTERPOLATE_TO   := dataset/grooves/funk_0_92bpm.mid
+# The CPU config trained briefly, so `make train` finishes in minutes; real
+# grooves need ~2 hours of it on Groove (see README).
+TRAIN_STEPS := 300
 
-.PHONY: setup demo test
+.PHONY: setup demo train test
 setup:
 	bash setup.sh
 
 demo: setup
+	$(PY) generate.py --mode=sample --num_outputs=5 --output_dir=samples --render_wav --plot
+	$(PY) generate.py --mode=interpolate --num_outputs=5 --output_dir=samples --render_wav --plot \
+	  --input_midi_1=$(INTERPOLATE_FROM) --input_midi_2=$(INTERPOLATE_TO)
+	@echo "Train your own: make train (a quick run on dataset/grooves), or see README: Train"
+
+train: setup
 	$(PY) make_tfrecord.py --input_dir=dataset/grooves --output_file=data/default.tfrecord
-	$(PY) train.py --config=$(DEMO_CONFIG) --run_dir=runs/demo --examples_path=data/default.tfrecord \
-	  --num_steps=$(DEMO_STEPS) --hparams='$(DEMO_HPARAMS)'
-	$(PY) generate.py --run_dir=runs/demo --mode=sample --num_outputs=5 --output_dir=samples
+	$(PY) train.py --config=hierdec-drums_4bar_cpu --run_dir=runs/demo \
+	  --examples_path=data/default.tfrecord --num_steps=$(TRAIN_STEPS)
+	$(PY) generate.py --run_dir=runs/demo --mode=sample --num_outputs=5 --output_dir=runs/demo/samples --plot
 
 test: setup
 	$(PY) -m pytest -q -n 2 --dist loadfile tests

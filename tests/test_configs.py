@@ -46,10 +46,11 @@ def test_get_config_copies_and_leaves_registry_alone():
   assert magenta_configs.CONFIG_MAP['hierdec-drums_4bar_small'].hparams.z_size == 256
 
 
-def test_cpu_config_is_small_with_room_in_z_and_teacher_forcing():
+def test_cpu_config_is_small_with_room_in_z_dropout_and_teacher_forcing():
   hparams = magenta_configs.CONFIG_MAP['hierdec-drums_4bar_cpu'].hparams
-  assert (hparams.enc_rnn_size, hparams.dec_rnn_size) == ([256, 256], [128, 128])
+  assert (hparams.enc_rnn_size, hparams.dec_rnn_size) == ([128, 128], [64, 64])
   assert (hparams.z_size, hparams.batch_size, hparams.free_bits) == (128, 64, 256)
+  assert hparams.dropout_keep_prob == 0.5
   assert (hparams.sampling_schedule, hparams.sampling_rate) == ('constant', 0)
   assert hparams.decay_rate == 0.99995
   # The paper-size configs are untouched by it.

@@ -1,0 +1,120 @@
+"""The model shipped in models/: generate.py uses it with no training, and it plays grooves.
+
+Core tier: needs no Groove download. The grooves are judged as the README
+judges them: not empty, not a wall of hits, kick/snare/hats where a drummer
+puts them; a silent or random model fails every test here.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from drumvae import drum_grid
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODEL = os.path.join('models', 'groove_4bar_cpu')
+KICK, SNARE, CLOSED_HAT = 36, 38, 42
+KICK_ROW, SNARE_ROW, CLOSED_HAT_ROW = 0, 1, 2  # drum_grid's rows
+
+
+def run_generate(*args):
+  result = subprocess.run([sys.executable, os.path.join(REPO, 'generate.py'), *args],
+                          capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, 'CI': '1'})
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'Traceback' not in result.stderr
+  return result
+
+
+def hits(path):
+  """[9, 64] bool drum grid of a MIDI file's first 4 bars."""
+  import note_seq  # pylint: disable=g-import-not-at-top
+  return drum_grid.drum_grid(note_seq.midi_file_to_note_sequence(path)).velocities > 0
+
+
+def write_loop(path, bars):
+  """A rock loop of `bars` bars, 120 qpm: kick 1 and 3, snare 2 and 4, 8th hats."""
+  import note_seq  # pylint: disable=g-import-not-at-top
+  sequence = note_seq.NoteSequence(ticks_per_quarter=220)
+  sequence.tempos.add(qpm=120)
+  sequence.time_signatures.add(numerator=4, denominator=4)
+  for bar in range(bars):
+    for step, pitch in [(0, KICK), (8, KICK), (4, SNARE), (12, SNARE)] + [
+        (s, CLOSED_HAT) for s in range(0, 16, 2)]:
+      start = (bar * 16 + step) * 0.125
+      sequence.notes.add(pitch=pitch, velocity=100, is_drum=True, instrument=9,
+                         start_time=start, end_time=start + 0.1)
+  sequence.total_time = bars * 2.0
+  note_seq.sequence_proto_to_midi_file(sequence, str(path))
+  return path
+
+
+def test_shipped_model_is_small_and_records_its_metrics():
+  train_dir = os.path.join(REPO, MODEL, 'train')
+  size = sum(os.path.getsize(os.path.join(train_dir, name))
+             for name in os.listdir(train_dir))
+  assert size <= 25 * 2**20
+  with open(os.path.join(REPO, MODEL, 'eval', 'metrics.json')) as f:
+    metrics = json.load(f)
+  assert metrics['config'] == 'hierdec-drums_4bar_cpu'
+  assert metrics['examples_path'].endswith('groove-test.tfrecord')
+  for key in ('reconstruction_accuracy_teacher_forced',
+              'reconstruction_accuracy_sampled', 'samples', 'interpolations',
+              'data'):
+    assert key in metrics
+
+
+@pytest.fixture(scope='module')
+def sampled(tmp_path_factory):
+  output_dir = tmp_path_factory.mktemp('samples')
+  result = run_generate('--mode=sample', '--num_outputs=256', '--max_batch_size=64',
+                        f'--output_dir={output_dir}')
+  return result, [hits(path) for path in result.stdout.split()]
+
+
+def test_generate_without_run_dir_uses_the_shipped_model(sampled):
+  result, grids = sampled
+  assert f'using the shipped model {MODEL}' in result.stderr
+  assert len(grids) == 256
+
+
+def test_samples_are_grooves_not_silence_or_noise(sampled):
+  # Bounds from Groove's test windows: 3.25 to 33.5 notes per bar; snare on
+  # beats 2 and 4 in 61% of bars, on each off-beat 16th in 31% (ghost notes);
+  # kick on beat 1 in 83%, on each off-beat 16th in 19%; hi-hat or ride 8+
+  # times in 98% of windows. Random hits score 1x on the ratios below; the
+  # shipped model about 1.5x (snare) and 10x (kick) over 256 samples.
+  _, grids = sampled
+  notes_per_bar = [grid.sum() / 4 for grid in grids]
+  assert min(notes_per_bar) >= 2, notes_per_bar  # no empty or near-empty groove
+  # Walls of hits (up to 144 a bar) are rare: about 1 sample in 64 goes past
+  # the data's densest window.
+  assert sum(n > 40 for n in notes_per_bar) <= 13, notes_per_bar
+  grids = np.array(grids)  # [samples, 9, 64]
+  per_position = grids.reshape(len(grids), 9, 4, 16).mean(axis=(0, 2))
+  off_beat = [1, 3, 5, 7, 9, 11, 13, 15]
+  # A drummer's backbeat: snare on beats 2 and 4 more than between beats.
+  assert per_position[SNARE_ROW, [4, 12]].mean() > 1.2 * per_position[
+      SNARE_ROW, off_beat].mean()
+  # Kick on beat 1 far more than on the 16ths between beats.
+  assert per_position[KICK_ROW, 0] > 2 * per_position[KICK_ROW, off_beat].mean()
+  # Hi-hat or ride keeps time in most samples.
+  assert np.mean(grids[:, [CLOSED_HAT_ROW, 8]].sum(axis=(1, 2)) >= 8) >= 0.75
+
+
+@pytest.mark.parametrize('bars', [1, 2])
+def test_a_short_loop_is_repeated_to_4_bars_and_interpolates(tmp_path, bars):
+  loop = write_loop(tmp_path / f'loop{bars}.mid', bars)
+  other = os.path.join(REPO, 'dataset', 'grooves', 'funk_0_92bpm.mid')
+  result = run_generate('--mode=interpolate', '--num_outputs=3',
+                        f'--input_midi_1={loop}', f'--input_midi_2={other}',
+                        f'--output_dir={tmp_path / "out"}', '--temperature=0.01')
+  assert f'loop{bars}.mid: a {bars}-bar loop, repeated to fill 4 bars' in result.stderr
+  first, *_ = [hits(path) for path in result.stdout.split()]
+  expected = hits(write_loop(tmp_path / 'loop4.mid', 4))
+  # The first step decodes the loop's own z: it plays the 4-bar loop back.
+  steps_right = np.mean(np.all(first == expected, axis=0))
+  assert steps_right >= 0.75, steps_right
