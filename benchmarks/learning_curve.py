@@ -74,6 +74,8 @@ def curve(run_dir, examples, every_minutes, num_samples):
       points = {p['checkpoint']: p for p in json.load(f)}
   recorded = run_dir_lib.read_run(run_dir)
   config = configs.get_config(recorded['config'], recorded['hparams'])
+  # As trained, even if the config's defaults have changed since.
+  config.hparams.override_from_dict(recorded['resolved_hparams'])
   config.hparams.batch_size = min(config.hparams.batch_size, len(examples))
   chosen = checkpoints_by_minute(run_dir, every_minutes)
   for minutes, checkpoint in chosen.items():
