@@ -401,8 +401,8 @@ def fixture_run_dir_with_checkpoint(tmp_path):
 def test_generate_unknown_config_lists_the_valid_ones(tmp_path):
   assert_error(run('generate.py', f'--checkpoint_file={tmp_path}', '--config=drums'),
                'generate.py', "--config='drums' is not a known config; choose one of "
-               'flat-drums_4bar, hierdec-drums_4bar, hierdec-drums_4bar_large, '
-               'hierdec-drums_4bar_small')
+               'flat-drums_4bar, hierdec-drums_4bar, hierdec-drums_4bar_cpu, '
+               'hierdec-drums_4bar_large, hierdec-drums_4bar_small')
 
 
 @pytest.mark.parametrize('case, expected', [
@@ -411,7 +411,7 @@ def test_generate_unknown_config_lists_the_valid_ones(tmp_path):
     ('missing_checkpoint_file', '--checkpoint_file={tmp}/model.ckpt-9: no such file'),
     ('output_under_a_file', '--output_dir={tmp}/file.txt/sub: cannot write there'),
     ('output_in_proc', '--output_dir=/proc/self: cannot write there'),
-    ('no_model_flag', 'Exactly one of (run_dir, checkpoint_file)'),
+    ('both_model_flags', 'At most one of (run_dir, checkpoint_file)'),
 ])
 def test_generate_errors_before_loading_tensorflow(case, expected, tmp_path,
                                                    run_dir_with_checkpoint):
@@ -425,7 +425,8 @@ def test_generate_errors_before_loading_tensorflow(case, expected, tmp_path,
       'output_under_a_file': [f'--run_dir={run_dir_with_checkpoint}',
                               f'--output_dir={tmp_path}/file.txt/sub'],
       'output_in_proc': [f'--run_dir={run_dir_with_checkpoint}', '--output_dir=/proc/self'],
-      'no_model_flag': [],
+      'both_model_flags': [f'--run_dir={run_dir_with_checkpoint}',
+                           f'--checkpoint_file={tmp_path}/model.ckpt-9'],
   }[case]
   cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
   result = run('generate.py', *args, timeout=30)

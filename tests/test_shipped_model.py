@@ -85,11 +85,15 @@ def test_samples_are_grooves_not_silence_or_noise(sampled):
   # Bounds from Groove's test windows: 3.25 to 33.5 notes per bar; snare on
   # beats 2 and 4 in 61% of bars, on each off-beat 16th in 31% (ghost notes);
   # kick on beat 1 in 83%, on each off-beat 16th in 19%; hi-hat or ride 8+
-  # times in 98% of windows. Random hits score 1x on the ratios below; the
-  # shipped model about 1.5x (snare) and 10x (kick) over 256 samples.
+  # times in 98% of windows. Random hits score 1x on the ratios below. The
+  # shipped model, 30 draws of 256 samples: snare 1.38-1.64x, kick 8-10.5x,
+  # time kept in 84-93%, 0-4 samples past 40 notes a bar, 0-2 below 3.
   _, grids = sampled
   notes_per_bar = [grid.sum() / 4 for grid in grids]
-  assert min(notes_per_bar) >= 2, notes_per_bar  # no empty or near-empty groove
+  # Empty grooves: none seen in 7,680 samples (1 note in 4 bars: 3 times).
+  assert sum(n == 0 for n in notes_per_bar) <= 1, notes_per_bar
+  # Sparser than the data's sparsest window (3.25 a bar): rare.
+  assert sum(n < 3 for n in notes_per_bar) <= 6, notes_per_bar
   # Walls of hits (up to 144 a bar) are rare: about 1 sample in 64 goes past
   # the data's densest window.
   assert sum(n > 40 for n in notes_per_bar) <= 13, notes_per_bar
