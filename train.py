@@ -247,7 +247,7 @@ def evaluate(run_dir, config_name=None, hparams='', examples_path=None,
   if train_path and os.path.isfile(train_path):
     train_examples = dataset.convert_examples(
         train_path, config.data_converter, 'eval', windows='all')
-  print(f'evaluating {checkpoint} on all {len(examples)} 4-bar windows of '
+  print(f'evaluating {checkpoint} on {len(examples)} 4-bar windows of '
         f'{examples_path}', flush=True)
   eval_dir = os.path.join(run_dir, 'eval' + eval_dir_suffix)
   metrics = {'config': config_name, 'hparams': hparams,
