@@ -176,9 +176,9 @@ def four_bar_window(sequence, start_bar, config, name):
   window.total_time = num_steps * seconds_per_step
   for note in quantized.notes:
     step = note.quantized_start_step - first_step
+    if not 0 <= step < loop_steps:
+      continue
     for repeat_step in range(step, num_steps, loop_steps):
-      if repeat_step < 0 or step >= loop_steps:
-        break
       window.notes.add(
           pitch=note.pitch, velocity=note.velocity, instrument=note.instrument,
           program=note.program, is_drum=note.is_drum,

@@ -9,8 +9,9 @@ For each run, the checkpoints closest to every --every_minutes of training
 one go) are evaluated on every window of --examples_path, as train.py
 --mode=eval does, without the interpolations. The figures go to
 RUN_DIR/learning_curve.json (kept between calls: a checkpoint evaluated once
-is not evaluated again, so a running training can be followed) and a markdown table on stdout; --output_png plots
-the reconstruction accuracies and the samples' groove-profile distance.
+is not evaluated again, so a running training can be followed) and a markdown
+table on stdout; --output_png plots the reconstruction accuracies and the
+samples' groove-profile distance.
 """
 import glob
 import json
@@ -66,7 +67,7 @@ def checkpoints_by_minute(run_dir, every_minutes):
 def curve(run_dir, examples, every_minutes, num_samples):
   """The run's learning-curve points, evaluating those not done before."""
   import configs  # pylint: disable=g-import-not-at-top
-  from drumvae import evaluation, run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
+  from drumvae import evaluation, files, run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
   path = os.path.join(run_dir, CURVE_FILE)
   points = {}
   if os.path.exists(path):
@@ -84,8 +85,8 @@ def curve(run_dir, examples, every_minutes, num_samples):
           checkpoint, config, examples, os.path.join(run_dir, 'eval_curve'),
           num_samples=num_samples, num_interpolations=0, seed=0)
       points[checkpoint] = {'minutes': minutes, **metrics}
-      evaluation.files.write_json(path, sorted(points.values(),
-                                               key=lambda p: p['minutes']))
+      files.write_json(path, sorted(points.values(),
+                                    key=lambda p: p['minutes']))
       print(f'{run_dir}: {minutes} min, step {metrics["global_step"]}: '
             f'accuracy {metrics["reconstruction_accuracy_teacher_forced"]:.3f} '
             f'/ {metrics["reconstruction_accuracy_sampled"]:.3f}', flush=True)

@@ -25,7 +25,7 @@ class Examples:
   controls: np.ndarray  # [n, 64, 0] bool: drums have no control signal
   lengths: np.ndarray  # [n] int32
   num_sequences: int  # NoteSequences read
-  sequence_ids: np.ndarray = None  # [n] int: which NoteSequence each came from
+  sequence_ids: np.ndarray  # [n] int: which NoteSequence each came from
 
   def __len__(self):
     return len(self.lengths)

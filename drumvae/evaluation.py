@@ -115,8 +115,8 @@ def sample_figures(model, config, reference_hits, num_samples, temperature,
   return groove_metrics.set_figures(sampled, reference_hits)
 
 
-def interpolation_figures(model, config, examples, num_interpolations,
-                          num_steps, temperature, rng):
+def interpolation_figures(model, config, examples, reference_hits,
+                          num_interpolations, num_steps, temperature, rng):
   """Figures of interpolations between random pairs of `examples`."""
   pairs = rng.choice(len(examples), (num_interpolations, 2), replace=False)
   starts, ends = examples.take(pairs[:, 0]), examples.take(pairs[:, 1])
@@ -124,13 +124,10 @@ def interpolation_figures(model, config, examples, num_interpolations,
   z = [groove_metrics.slerp(a, b, t) for a, b in zip(mu_starts, mu_ends)
        for t in np.linspace(0, 1, num_steps)]
   decoded = decode(model, config, z, temperature)
-  steps_hits = groove_metrics.hits(decoded).reshape(
-      (num_interpolations, num_steps) + decoded.shape[1:] +
-      (groove_metrics.NUM_DRUMS,))
   return groove_metrics.interpolation_figures(
-      steps_hits, groove_metrics.patterns(starts.outputs),
-      groove_metrics.patterns(ends.outputs),
-      groove_metrics.hits(groove_metrics.patterns(examples.outputs)))
+      decoded.reshape(num_interpolations, num_steps, -1),
+      groove_metrics.patterns(starts.outputs),
+      groove_metrics.patterns(ends.outputs), reference_hits)
 
 
 def data_figures(examples, reference_hits, num_grooves, rng):
@@ -173,8 +170,9 @@ def evaluate_checkpoint(checkpoint, config, examples, eval_dir, master='',
   if num_interpolations and 2 * num_interpolations <= len(examples):
     metrics['interpolations'] = {
         'temperature': temperature, 'num_steps': INTERPOLATION_STEPS,
-        **interpolation_figures(model, config, examples, num_interpolations,
-                                INTERPOLATION_STEPS, temperature, rng)}
+        **interpolation_figures(model, config, examples, reference_hits,
+                                num_interpolations, INTERPOLATION_STEPS,
+                                temperature, rng)}
   if train_examples is not None and len(train_examples) >= num_samples:
     metrics['data'] = data_figures(train_examples, reference_hits, num_samples,
                                    rng)

@@ -76,23 +76,22 @@ def set_figures(groove_hits, reference_hits):
   }
 
 
-def interpolation_figures(steps_hits, start_patterns, end_patterns,
+def interpolation_figures(steps_patterns, start_patterns, end_patterns,
                           reference_hits):
-  """Figures of interpolations, `steps_hits` [pairs, num_steps, 64, 9].
+  """Figures of interpolations, `steps_patterns` [pairs, num_steps, 64].
 
   Endpoint accuracy: how well the first and last steps reproduce their inputs.
   Midpoints in range: the share of inner steps whose notes per bar lie within
   the reference's 1st-99th percentile, i.e. neither silent nor a wall of hits.
   """
-  steps_patterns = (steps_hits * (1 << np.arange(NUM_DRUMS))).sum(-1)
   endpoint_accuracy = step_accuracy(
       np.concatenate([steps_patterns[:, 0], steps_patterns[:, -1]]),
       np.concatenate([start_patterns, end_patterns]))
   low, high = np.percentile(notes_per_bar(reference_hits), [1, 99])
-  inner = steps_hits[:, 1:-1].reshape((-1,) + steps_hits.shape[2:])
-  inner_per_bar = notes_per_bar(inner)
+  inner = steps_patterns[:, 1:-1].reshape(-1, steps_patterns.shape[-1])
+  inner_per_bar = notes_per_bar(hits(inner))
   return {
-      'num_interpolations': int(len(steps_hits)),
+      'num_interpolations': int(len(steps_patterns)),
       'endpoint_accuracy': endpoint_accuracy,
       'midpoints_in_data_range': float(np.mean((inner_per_bar >= low) &
                                                (inner_per_bar <= high))),

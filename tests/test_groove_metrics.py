@@ -81,9 +81,9 @@ def test_interpolation_figures(middle, in_range):
   steps = np.concatenate([starts[:, None], middles, ends[:, None]], axis=1)
   to_patterns = lambda g: (g * (1 << np.arange(9))).sum(-1)
   figures = groove_metrics.interpolation_figures(
-      steps, to_patterns(starts), to_patterns(ends), reference)
+      to_patterns(steps), to_patterns(starts), to_patterns(ends), reference)
   assert figures['endpoint_accuracy'] == 1.0
   assert figures['midpoints_in_data_range'] == in_range
   wrong_ends = groove_metrics.interpolation_figures(
-      steps, to_patterns(ends), to_patterns(starts), reference)
+      to_patterns(steps), to_patterns(ends), to_patterns(starts), reference)
   assert wrong_ends['endpoint_accuracy'] < 1.0
