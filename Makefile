@@ -2,6 +2,9 @@
 #                   model shipped in models/ (MIDI, WAV and PNG into samples/)
 # make train     -- set up, then train your own small model on dataset/grooves
 #                   briefly and sample from it (shows the whole flow)
+# make notebook  -- set up, then open 4bar_drums.ipynb in Jupyter Notebook with
+#                   the project's environment as its kernel (installs Jupyter
+#                   from requirements-notebook.txt the first time)
 # make test      -- set up, then run the test suite (two test files at a time:
 #                   most of the time goes to single-threaded TF graph building)
 PY := .venv/bin/python
@@ -11,7 +14,7 @@ INTERPOLATE_TO   := dataset/grooves/funk_0_92bpm.mid
 # shipped model trained 13,738 steps of it on Groove (see TRAINING.md).
 TRAIN_STEPS := 300
 
-.PHONY: setup demo train test
+.PHONY: setup demo train notebook test
 setup:
 	bash setup.sh
 
@@ -26,6 +29,10 @@ train: setup
 	$(PY) train.py --config=hierdec-drums_4bar_cpu --run_dir=runs/demo \
 	  --examples_path=data/default.tfrecord --num_steps=$(TRAIN_STEPS)
 	$(PY) generate.py --run_dir=runs/demo --mode=sample --num_outputs=5 --output_dir=runs/demo/samples --plot
+
+notebook: setup
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-notebook.txt
+	.venv/bin/jupyter notebook 4bar_drums.ipynb $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 test: setup
 	$(PY) -m pytest -q -n 2 --dist loadfile tests

@@ -14,6 +14,7 @@ import os
 from absl import flags
 
 from drumvae import cli
+from drumvae import runtime
 
 FLAGS = flags.FLAGS
 
@@ -98,9 +99,9 @@ def plot_loss_curves(run_dirs, png_path):
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise cli.UserError(f'unexpected arguments: {" ".join(argv[1:])}')
-  from drumvae import tf_env  # pylint: disable=g-import-not-at-top,unused-import
+  del argv  # cli.run refuses extra arguments
+  runtime.setup(FLAGS.verbose)
+  runtime.load_tensorflow(FLAGS.verbose, fast_lstms=False)  # it reads the events
   print(metrics_table(FLAGS.run_dirs, FLAGS.eval_dir_suffix))
   if FLAGS.output_png:
     plot_loss_curves(FLAGS.run_dirs, FLAGS.output_png)

@@ -16,8 +16,12 @@ Importing this module adds the configs below to
 """
 import copy
 
-from drumvae import tf_env  # pylint: disable=unused-import  (must precede TF)
+from drumvae import run_dir as run_dirs
+from drumvae.midi import BARS, STEPS_PER_BAR, STEPS_PER_QUARTER
+from drumvae import runtime
 from drumvae.cli import UserError
+
+runtime.check_environment()  # before Magenta imports TensorFlow
 
 from magenta.common import merge_hparams
 from magenta.contrib import training as contrib_training
@@ -29,9 +33,6 @@ from magenta.models.music_vae.base_model import MusicVAE
 CONFIG_MAP = magenta_configs.CONFIG_MAP
 ALIASES = {'hierdec-drums_4bar': 'hierdec-drums_4bar_small'}
 
-BARS = 4
-STEPS_PER_QUARTER = 4
-STEPS_PER_BAR = 4 * STEPS_PER_QUARTER  # 4/4 only: DrumsConverter slices 4/4.
 
 
 def _drum_hparams(enc_rnn_size, dec_rnn_size):
@@ -118,8 +119,62 @@ def get_config(name, hparams=''):
         f'{", ".join(CONFIG_NAMES)}')
   config = copy.deepcopy(DRUM_CONFIGS[name])
   if hparams:
-    try:
-      config.hparams.parse(hparams)
-    except (ValueError, TypeError) as e:
-      raise UserError(f'--hparams={hparams!r} is not valid: {e}') from None
+    _parse_hparams(config, hparams)
   return config
+
+
+# Hparams that only steer training: a trained model loads and samples the same
+# whatever they are, so a run dir may be resumed or sampled with other values.
+TRAINING_ONLY_HPARAMS = frozenset([
+    'batch_size', 'learning_rate', 'decay_rate', 'min_learning_rate',
+    'max_beta', 'beta_rate', 'free_bits', 'dropout_keep_prob',
+    'sampling_schedule', 'sampling_rate', 'grad_clip', 'clip_mode',
+    'grad_norm_clip_to_zero'])
+
+
+def config_for_run(run_dir, config_name=None, hparams=''):
+  """(config name, hparams string to record, config) for a run dir's model.
+
+  A run dir without run.json takes --config and --hparams as given. One with
+  it rebuilds the recorded model (from every recorded hparam value, so later
+  changes of a config's defaults do not change it), then applies --hparams on
+  top; a --config or --hparams that names another model is refused, naming
+  what differs. An alias of the recorded config is the same config.
+  """
+  recorded = run_dirs.read_run(run_dir) if run_dir else None
+  if recorded is None:
+    if not config_name:
+      where = f'{run_dir} records no config' if run_dir else 'no --run_dir given'
+      raise UserError(f'--config is required ({where})')
+    return config_name, hparams, get_config(config_name, hparams)
+  recorded_name = recorded['config']
+  if config_name and ALIASES.get(config_name, config_name) != ALIASES.get(
+      recorded_name, recorded_name):
+    raise UserError(
+        f'--config={config_name} but {run_dir} was trained with '
+        f'--config={recorded_name}; use that, or a new --run_dir')
+  config = get_config(recorded_name, recorded['hparams'])
+  recorded_values = config.hparams.values()
+  recorded_values.update((name, value) for name, value
+                         in recorded.get('resolved_hparams', {}).items()
+                         if name in recorded_values)
+  config.hparams.override_from_dict(recorded_values)
+  if hparams:
+    _parse_hparams(config, hparams)
+  changed = sorted(name for name, value in config.hparams.values().items()
+                   if name not in TRAINING_ONLY_HPARAMS
+                   and value != recorded_values.get(name))
+  if changed:
+    name = changed[0]
+    raise UserError(
+        f'--hparams={hparams!r} sets {name}={config.hparams.get(name)} but '
+        f'{run_dir}\'s model has {name}={recorded_values.get(name)}; a new '
+        'model needs a new --run_dir')
+  return recorded_name, recorded['hparams'], config
+
+
+def _parse_hparams(config, hparams):
+  try:
+    config.hparams.parse(hparams)
+  except (ValueError, TypeError) as e:
+    raise UserError(f'--hparams={hparams!r} is not valid: {e}') from None

@@ -9,6 +9,8 @@ generate.py and train.py --mode=eval take as --run_dir.
 from absl import flags
 
 from drumvae import cli
+from drumvae import run_dir as run_dirs
+from drumvae import runtime
 
 FLAGS = flags.FLAGS
 
@@ -19,11 +21,10 @@ flags.mark_flags_as_required(['run_dir', 'output_dir'])
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise cli.UserError(f'unexpected arguments: {" ".join(argv[1:])}')
-  from drumvae import run_dir, tf_env  # pylint: disable=g-import-not-at-top
-  run_dir.check_has_checkpoint(FLAGS.run_dir)
-  tf_env.setup_tensorflow(FLAGS.verbose)
+  del argv  # cli.run refuses extra arguments
+  runtime.setup(FLAGS.verbose)
+  run_dirs.check_has_checkpoint(FLAGS.run_dir)
+  runtime.load_tensorflow(FLAGS.verbose)
   from drumvae import export  # pylint: disable=g-import-not-at-top
   print(export.export_run(FLAGS.run_dir, FLAGS.output_dir))
 

@@ -8,11 +8,11 @@ Existing files are never overwritten: the outputs then take the first free
 name NAME_1, NAME_2, ... Every file is written under a temporary name and
 linked to its final name once complete, so no half-written file stands there.
 """
-import os
 
 from absl import flags
 
 from drumvae import cli
+from drumvae import runtime
 from drumvae import render
 
 FLAGS = flags.FLAGS
@@ -39,8 +39,8 @@ flags.DEFINE_string(
 flags.mark_flag_as_required('input_midi')
 
 def main(argv):
-  if len(argv) > 1:
-    raise cli.UserError(f'unexpected arguments: {" ".join(argv[1:])}')
+  del argv  # cli.run refuses extra arguments
+  runtime.setup(FLAGS.verbose)
   wav = FLAGS.wav if FLAGS.wav is not None else not FLAGS.plot
   plot = FLAGS.plot if FLAGS.plot is not None else not FLAGS.wav
   if not (wav or plot):

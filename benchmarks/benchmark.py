@@ -8,7 +8,8 @@ Three jobs, each run both ways on the same machine and the same data:
               tfrecords must hold the same NoteSequences.
   training    train.py's train() (oneDNN on, examples converted once up front)
               vs Magenta's music_vae_train.train() fed by data.get_dataset (only the
-              unbatch workaround) with TensorFlow's default on this CPU, oneDNN off.
+              unbatch workaround) with oneDNN off (the report says whether that is
+              TensorFlow's own default on the CPU it ran on).
   sampling    generate.py's TrainedModel: load time and grooves/s from the
               checkpoint the training job just wrote.
 Each training run is a child process (this script with --child) so TensorFlow
@@ -21,7 +22,9 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import resource
+import shlex
 import shutil
 import statistics
 import struct
@@ -34,6 +37,8 @@ from absl import flags
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = sys.executable
+# Written into --work_dir: only a directory holding it is ever emptied.
+WORK_DIR_MARKER = '.drumvae_benchmark'
 
 flags.DEFINE_string(
     'groove_dir', os.environ.get('GROOVE_DIR', os.path.join(REPO, '../shared/data/groove')),
@@ -63,7 +68,9 @@ flags.DEFINE_integer(
     'sample_grooves', 64, 'Number of grooves sampled in the sampling job.', lower_bound=1)
 flags.DEFINE_string(
     'work_dir', '/tmp/drumvae_benchmark',
-    'Scratch directory for tfrecords, run directories and child logs (emptied first).')
+    'Scratch directory for tfrecords, run directories and child logs. It must be new, '
+    'empty or made by an earlier run of this script (which leaves a '
+    f'{WORK_DIR_MARKER} file in it); such a directory is emptied first.')
 flags.DEFINE_string(
     'output_md', os.path.join(REPO, 'BENCHMARKS.md'), 'The report to write.')
 flags.DEFINE_string(
@@ -79,9 +86,12 @@ CONFIGS = {
 }
 STEPS, BEATS = 64, 16  # 4 bars of sixteenths; the conductor runs once a beat
 INPUT_DEPTH, OUTPUT_DEPTH, Z_SIZE = 10, 512, 256  # 9-drum roll + "no hit"; 2^9 patterns
-# Zen1 (EPYC 7001): two 128-bit FMA pipes per core = 2 x 4 FP32 lanes x 2 flops.
-# 256-bit AVX2 FMAs are split into two 128-bit halves, so AVX2 does not double it.
-FLOPS_PER_CYCLE_PER_CORE = 16
+# The /proc/cpuinfo flags the report lists: the vector and matrix instructions
+# oneDNN and Eigen choose their MatMul kernels by. No peak is derived from them
+# (FLOP/cycle also depends on how many vector units a core has and how wide);
+# the ceiling reported is a MatMul measured in the same run.
+CPU_FLAGS = ('avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'avx512_fp16',
+             'avx_vnni', 'amx_tile', 'amx_bf16')
 
 
 # ---------------------------------------------------------------- FLOP count
@@ -115,25 +125,38 @@ def train_step_flops(config_name, batch_size):
 
 # ---------------------------------------------------------------- machine
 
-def cpu_model_and_mhz():
-  model, mhz = platform.processor(), 0.0
-  with open('/proc/cpuinfo') as f:
+def cpu_info(path='/proc/cpuinfo'):
+  """The CPU as /proc/cpuinfo describes it, or only platform.processor() off Linux."""
+  info = {'cpu': platform.processor() or 'unknown', 'source': 'platform.processor()',
+          'cores': None, 'mhz': None, 'flags': None, 'virtual': None}
+  if not os.path.exists(path):
+    return info
+  cores, flags_seen, socket = set(), set(), None
+  with open(path) as f:
     for line in f:
-      key, _, value = line.partition(':')
-      if key.strip() == 'model name':
-        model = value.strip()
-      elif key.strip() == 'cpu MHz':
-        mhz = float(value)
-  return model, mhz
+      key, _, value = (part.strip() for part in line.partition(':'))
+      if key == 'model name':
+        info['cpu'] = value
+      elif key == 'cpu MHz' and info['mhz'] is None:
+        info['mhz'] = float(value)
+      elif key == 'physical id':
+        socket = value
+      elif key == 'core id':
+        cores.add((socket, value))
+      elif key == 'flags':
+        flags_seen = set(value.split())
+  info.update(source=path, cores=len(cores) or None, virtual='hypervisor' in flags_seen,
+              flags=[name for name in CPU_FLAGS if name in flags_seen])
+  return info
 
 
 def machine_info():
-  model, mhz = cpu_model_and_mhz()
-  cores = os.cpu_count()
+  """Facts about this machine read at run time; the MatMul ceiling is added by run_all."""
   versions = {name: importlib.metadata.version(name) for name in
               ('tensorflow-cpu', 'tf-keras', 'magenta', 'note-seq', 'tf-slim')}
-  return {'cpu': model, 'cores': cores, 'mhz': mhz,
-          'peak_gflops': cores * FLOPS_PER_CYCLE_PER_CORE * mhz / 1e3,
+  usable = (len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity')
+            else os.cpu_count())
+  return {**cpu_info(), 'cpus': os.cpu_count(), 'usable_cpus': usable,
           'python': platform.python_version(), 'versions': versions,
           'load_start': os.getloadavg(), 'memory_gb': os.sysconf('SC_PAGE_SIZE') *
           os.sysconf('SC_PHYS_PAGES') / 2**30}
@@ -151,12 +174,16 @@ class Run:
 
 
 def run_command(command, log_path, env=None):
-  """Runs `command`, logging its output; returns a Run with its RESULT line if any."""
+  """Runs `command`, logging its output; returns a Run with its RESULT line if any.
+
+  `env` adds to this process's environment; a variable set to None is removed.
+  """
+  env = {**os.environ, **(env or {})}
   before = resource.getrusage(resource.RUSAGE_CHILDREN)
   start = time.monotonic()
   with open(log_path, 'w') as log:
     process = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT,
-                             env={**os.environ, **(env or {})}, cwd=REPO)
+                             env={k: v for k, v in env.items() if v is not None}, cwd=REPO)
   wall = time.monotonic() - start
   after = resource.getrusage(resource.RUSAGE_CHILDREN)
   if process.returncode:
@@ -261,26 +288,30 @@ def add_hook_to_magenta_train(hook):
 
 
 def train_ours(job):
-  import train  # pylint: disable=g-import-not-at-top
-  train.train(job['run_dir'], job['config'], f'batch_size={job["batch_size"]}',
-              job['examples_path'], num_steps=job['num_steps'], progress_secs=0)
+  from drumvae import training  # pylint: disable=g-import-not-at-top
+  training.train(training.Options(
+      run_dir=job['run_dir'], config=job['config'],
+      hparams=f'batch_size={job["batch_size"]}',
+      examples_path=job['examples_path'], num_steps=job['num_steps'],
+      progress_secs=0))
 
 
 def train_stock(job):
   import configs  # pylint: disable=g-import-not-at-top
-  from drumvae import magenta_compat  # pylint: disable=g-import-not-at-top
+  from drumvae import runtime  # pylint: disable=g-import-not-at-top
   from magenta.models.music_vae import music_vae_train  # pylint: disable=g-import-not-at-top
   config = configs.get_config(job['config'], f'batch_size={job["batch_size"]}')
   config = config._replace(train_examples_path=job['examples_path'])
   music_vae_train.train(
       os.path.join(job['run_dir'], 'train'), config,
-      lambda: magenta_compat.get_dataset_without_unbatch(config, is_training=True),
+      lambda: runtime.magenta_dataset(config, is_training=True),
       num_steps=job['num_steps'])
 
 
 def child_train(job):
-  from drumvae import tf_env  # pylint: disable=g-import-not-at-top
-  tf_env.setup_tensorflow()
+  from drumvae import runtime  # pylint: disable=g-import-not-at-top
+  runtime.setup()
+  runtime.load_tensorflow(fast_lstms=job['variant'] == 'ours')
   records = []
   hook = step_timer(records)
   add_hook_to_magenta_train(hook)
@@ -290,17 +321,20 @@ def child_train(job):
 
 
 def child_sample(job):
-  from drumvae import tf_env  # pylint: disable=g-import-not-at-top
-  tf_env.setup_tensorflow()
-  import generate  # pylint: disable=g-import-not-at-top
+  from drumvae import runtime  # pylint: disable=g-import-not-at-top
+  runtime.setup()
+  runtime.load_tensorflow()
+  from drumvae import generation  # pylint: disable=g-import-not-at-top
   start = time.monotonic()
-  config_name, hparams, config, checkpoint = generate.find_model(run_dir=job['run_dir'])
-  model = generate.load_model(config, checkpoint, job['batch_size'], config_name)
+  config_name, _, config, checkpoint = generation.find_model(
+      generation.Options(run_dir=job['run_dir']))
+  model = generation.load_model(config, checkpoint, job['batch_size'], config_name)
   load = time.monotonic() - start
   timings = []
   for _ in range(2):  # the first call also optimises the sampling graph
     start, cpu = time.monotonic(), time.process_time()
-    generate.sample(model, config, job['num_grooves'], temperature=0.5)
+    model.sample(n=job['num_grooves'], length=config.hparams.max_seq_len,
+                 temperature=0.5)
     timings.append((time.monotonic() - start, time.process_time() - cpu))
   return {'load': load, 'first': timings[0], 'second': timings[1]}
 
@@ -312,7 +346,9 @@ def benchmark_training(config, batch_size, variant, examples_path, work_dir):
   job = {'job': 'train', 'variant': variant, 'config': config, 'batch_size': batch_size,
          'examples_path': examples_path, 'run_dir': run_dir,
          'num_steps': FLAGS.warmup_steps + FLAGS.measured_steps}
-  # Ours: drumvae.tf_env's defaults; stock: TensorFlow's (on AMD) and glibc's.
+  # Ours: drumvae.runtime's defaults; stock: oneDNN off and glibc's malloc defaults.
+  # Whether oneDNN off is also TensorFlow's own default depends on the CPU: the
+  # report says what it is on this one.
   ours = '1' if variant == 'ours' else '0'
   env = {'TF_ENABLE_ONEDNN_OPTS': ours, 'DRUMVAE_KEEP_FREED_MEMORY': ours}
   run = run_command(child_command(job), run_dir + '.log', env)
@@ -348,23 +384,23 @@ def conversion_table(conversion, num_files):
                  f'Speedup {speedup:.2f}x.']
 
 
-def training_table(results, peak, matmul_gflops):
+def training_table(results, matmul):
   rows = ['| config | batch | variant | s/step | CPU s/step | examples/s | GFLOP/step '
-          '| GFLOP/s | % of peak | % of MatMul | GFLOP/CPU-s | % of core peak | startup s '
+          '| GFLOP/s | % of MatMul | GFLOP/CPU-s | % of MatMul\'s GFLOP/CPU-s | startup s '
           '| peak RSS MB | speedup |',
           '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: '
-          '| ---: | ---: | ---: |']
-  core_peak = peak / os.cpu_count()
+          '| ---: | ---: |']
   stock = {(r['config'], r['batch_size']): r for r in results if r['variant'] == 'stock'}
   for r in results:
     base = stock[(r['config'], r['batch_size'])]
     speedup = '' if r is base else (f'{base["seconds"] / r["seconds"]:.2f}x wall, '
                                     f'{base["cpu"] / r["cpu"]:.2f}x CPU')
+    per_cpu_s = r['gflop'] / r['cpu']
     rows.append(f'| {r["config"]} | {r["batch_size"]} | {r["variant"]} | '
                 f'{r["seconds"]:.2f} | {r["cpu"]:.2f} | {r["examples_per_s"]:.2f} | '
-                f'{r["gflop"]:.0f} | {r["gflops"]:.1f} | {100 * r["gflops"] / peak:.1f} | '
-                f'{100 * r["gflops"] / matmul_gflops:.0f} | '
-                f'{r["gflop"] / r["cpu"]:.1f} | {100 * r["gflop"] / r["cpu"] / core_peak:.1f} | '
+                f'{r["gflop"]:.0f} | {r["gflops"]:.1f} | '
+                f'{100 * r["gflops"] / matmul["gflops"]:.0f} | {per_cpu_s:.1f} | '
+                f'{100 * per_cpu_s / matmul["gflop_per_cpu_s"]:.0f} | '
                 f'{r["startup"]:.0f} | {r["max_rss_mb"]:.0f} | {speedup} |')
   return rows
 
@@ -379,50 +415,111 @@ def sampling_table(sampling):
           f'| {sampling["second"][1]:.1f} |']
 
 
+def shown(text):
+  """`text` with this machine's paths replaced: $WORK_DIR, $GROOVE_DIR, repo-relative."""
+  in_repo = PYTHON.startswith(REPO + os.sep)
+  replacements = {PYTHON: os.path.relpath(PYTHON, REPO) if in_repo else
+                  os.path.basename(PYTHON), REPO + os.sep: ''}
+  for name, path in (('$WORK_DIR', FLAGS.work_dir), ('$GROOVE_DIR', FLAGS.groove_dir)):
+    replacements[os.path.abspath(path)] = name
+  for old in sorted(replacements, key=len, reverse=True):  # $WORK_DIR may be in the repo
+    text = text.replace(old, replacements[old])
+  return text
+
+
+SHELL_SAFE = re.compile(r'[\w@%+=:,./$-]*')
+
+
+def shell_word(word):
+  """`word` quoted for bash, leaving only $GROOVE_DIR and $WORK_DIR to expand."""
+  if '$' not in word:
+    return shlex.quote(word)
+  escaped = re.sub(r'(["\\`]|\$(?!GROOVE_DIR|WORK_DIR))', r'\\\1', word)
+  return word if escaped == word and SHELL_SAFE.fullmatch(word) else f'"{escaped}"'
+
+
 def commands_section(argv, conversion, results, sampling):
-  lines = ['```bash', ' '.join([os.path.relpath(PYTHON, REPO), 'benchmarks/benchmark.py'] + argv)]
-  for run in (conversion['ours'], conversion['stock']):
-    lines.append(' '.join(run.command))
-  for r in results:
-    env = ' '.join(f'{k}={v}' for k, v in r['env'].items())
-    lines.append(f'{env} {" ".join(r["command"][:2])} \'{r["command"][2]}\'')
+  commands = [[PYTHON, os.path.abspath(__file__), *argv],
+              conversion['ours'].command, conversion['stock'].command]
+  commands += [[f'{k}={v}' for k, v in r['env'].items()] + r['command'] for r in results]
   if sampling:
-    lines.append(f'{" ".join(sampling["command"][:2])} \'{sampling["command"][2]}\'')
-  return lines + ['```']
+    commands.append(sampling['command'])
+  return [f'From the repository root; `$GROOVE_DIR` stands for `--groove_dir` and '
+          f'`$WORK_DIR` for `--work_dir` (default {FLAGS["work_dir"].default}).', '',
+          '```bash', *(' '.join(shell_word(shown(word)) for word in command)
+                       for command in commands), '```']
 
 
-def write_report(path, argv, machine, num_files, conversion, results, planned_runs,
-                 sampling, minutes):
-  peak = machine['peak_gflops']
-  partial = ('' if len(results) == planned_runs else
-             f' **Partial: {len(results)} of {planned_runs} training runs done.**')
+def run_description(num_files, plan):
+  """What ran: the MIDI files converted, the configs and the batch sizes trained."""
+  configs = list(dict.fromkeys(config for config, _ in plan))
+  batch_sizes = list(dict.fromkeys(str(batch_size) for _, batch_size in plan))
+  files = f'quick ({num_files} files)' if FLAGS.quick else f'all {num_files} Groove MIDI files'
+  return (f'{files}; {", ".join(configs)}; batch size{"s" * (len(batch_sizes) > 1)} '
+          f'{", ".join(batch_sizes)}')
+
+
+def load_text(loads):
+  return ', '.join(f'{x:.2f}' for x in loads)
+
+
+def machine_lines(machine):
+  """The Machine section: the CPU and flags this run read, and its MatMul ceiling."""
+  cpus = f'{machine["cpus"]} logical CPUs'
+  if machine['cores']:
+    cpus += f' on {machine["cores"]} cores'
+  if machine['usable_cpus'] != machine['cpus']:
+    cpus += f', {machine["usable_cpus"]} of them usable by this process'
+  cpu = [f'{machine["cpu"]} (as {machine["source"]} names it)', cpus]
+  if machine['mhz']:
+    cpu.append(f'{machine["mhz"]:.0f} MHz as /proc/cpuinfo reports it')
+  if machine['virtual']:
+    cpu.append('a virtual machine (hypervisor flag)')
+  if machine['flags'] is None:
+    flags_line = 'CPU flags: not read (no /proc/cpuinfo)'
+  else:
+    absent = [name for name in CPU_FLAGS if name not in machine['flags']]
+    flags_line = (f'CPU flags (of {", ".join(CPU_FLAGS)}): '
+                  f'{", ".join(machine["flags"]) or "none"}; absent: {", ".join(absent) or "none"}')
+  onednn = 'on' if machine['onednn_default'] else 'off'
   versions = ', '.join(f'{k} {v}' for k, v in machine['versions'].items())
+  return [
+      f'- CPU: {", ".join(cpu)}; {machine["memory_gb"]:.0f} GB memory',
+      f'- {flags_line}',
+      f'- TensorFlow\'s own oneDNN setting on this CPU (`TF_ENABLE_ONEDNN_OPTS` unset): {onednn}',
+      f'- MatMul ceiling measured in this run: {machine["matmul"]["gflops"]:.0f} GFLOP/s, '
+      f'{machine["matmul"]["gflop_per_cpu_s"]:.1f} GFLOP per CPU-second (see below)',
+      f'- Load average (1, 5, 15 min) at start: {load_text(machine["load_start"])}; at end: '
+      f'{load_text(os.getloadavg())}. The machine is shared: wall times are noisy, CPU seconds '
+      '(process CPU time of the child, all threads) less so.',
+      f'- Python {machine["python"]}; {versions}']
+
+
+def write_report(path, argv, machine, num_files, conversion, results, plan,
+                 sampling, minutes):
+  partial = ('' if len(results) == 2 * len(plan) else
+             f' **Partial: {len(results)} of {2 * len(plan)} training runs done.**')
+  onednn = 'on' if machine['onednn_default'] else 'off'
   lines = [
       '# Benchmarks: this toolkit vs stock Magenta', '',
-      f'Written by `benchmarks/benchmark.py` ({"quick" if FLAGS.quick else "full"} mode, '
-      f'{minutes:.0f} min) on {time.strftime("%Y-%m-%d %H:%M")}.{partial}', '',
-      '## Machine', '',
-      f'- CPU: {machine["cpu"]}, {machine["cores"]} cores at {machine["mhz"]:.0f} MHz '
-      f'(KVM guest; the clock is the one /proc/cpuinfo reports), '
-      f'{machine["memory_gb"]:.0f} GB',
-      f'- Load average (1, 5, 15 min) at start: '
-      f'{", ".join(f"{x:.2f}" for x in machine["load_start"])}; at end: '
-      f'{", ".join(f"{x:.2f}" for x in os.getloadavg())}. The machine is shared: wall '
-      'times are noisy, CPU seconds (process CPU time of the child, all threads) less so.',
-      f'- Python {machine["python"]}; {versions}', '',
+      f'Written by `benchmarks/benchmark.py` on {time.strftime("%Y-%m-%d %H:%M")} '
+      f'({minutes:.0f} min): {run_description(num_files, plan)}.{partial}', '',
+      '## Machine', '', *machine_lines(machine), '',
       '## Conversion', '', *conversion_table(conversion, num_files), '',
       '## Training', '',
       f'Median of {FLAGS.measured_steps} steps after {FLAGS.warmup_steps} warm-up steps; '
       'a step is timed from one `after_run` to the next, so it includes the hooks and '
-      'summary writing. **ours** = `train.py`\'s `train()` (oneDNN on, fast CPU LSTMs: MatMul cells, encoder input products hoisted out of the time loop, '
-      'freed memory kept for reuse, examples converted once up front, Magenta\'s `train()`); **stock** = Magenta\'s `music_vae_train.train()` '
-      'with `data.get_dataset` (only the unbatch workaround), `TF_ENABLE_ONEDNN_OPTS=0` '
-      '(TensorFlow\'s default on AMD CPUs) and `DRUMVAE_KEEP_FREED_MEMORY=0` (glibc\'s malloc defaults). GFLOP/CPU-s divides by CPU time instead of '
-      'wall time: it does not count time other jobs held the cores, and compares with '
-      'the peak of one core. Startup = process start to the session being '
-      'ready (imports, data, graph build). Speedup = stock / ours.', '',
-      *training_table(results, peak, machine['matmul_gflops']), '',
-      '### How FLOPs and peak are counted', '',
+      'summary writing. **ours** = `train.py`\'s `train()` (oneDNN on, fast CPU LSTMs: MatMul '
+      'cells, encoder input products hoisted out of the time loop, freed memory kept for '
+      'reuse, examples converted once up front, Magenta\'s `train()`); **stock** = Magenta\'s '
+      '`music_vae_train.train()` with `data.get_dataset` (only the unbatch workaround), '
+      f'`TF_ENABLE_ONEDNN_OPTS=0` (oneDNN off; TensorFlow\'s own setting on this CPU: {onednn}) '
+      'and `DRUMVAE_KEEP_FREED_MEMORY=0` (glibc\'s malloc defaults). GFLOP/CPU-s divides by '
+      'CPU time instead of wall time: it does not count time other jobs held the cores, and '
+      'compares with the MatMul\'s GFLOP per CPU-second. Startup = process start to the '
+      'session being ready (imports, data, graph build). Speedup = stock / ours.', '',
+      *training_table(results, machine['matmul']), '',
+      '### How FLOPs and the MatMul ceiling are counted', '',
       '- FLOPs per step = 3 x forward MatMul FLOPs (the backward pass computes gradients '
       'of both inputs and weights: 2x the forward) x batch size. Forward, per example: '
       'each LSTM cell step costs 2 x (input + hidden) x 4 x hidden; the bidirectional '
@@ -432,14 +529,12 @@ def write_report(path, argv, machine, num_files, conversion, results, planned_ru
       'plus the 512-way output layer; the hierarchical conductor runs 16 steps on a '
       'width-1 zero input. Element-wise ops and the small dense layers (z, initial '
       'states) are left out (MatMul is ~82% of op time in a profile).',
-      f'- Peak = {machine["cores"]} cores x {FLOPS_PER_CYCLE_PER_CORE} FP32 FLOP/cycle x '
-      f'{machine["mhz"]:.0f} MHz = {peak:.0f} GFLOP/s. Zen1 has two 128-bit FMA pipes '
-      'per core (2 x 4 lanes x 2 flops); a 256-bit AVX2 FMA occupies both. Turbo clocks, '
-      'if the host gives any, would raise it.',
       f'- MatMul = what one large float32 MatMul ({" x ".join(map(str, MATMUL_SHAPE))}, '
-      f'oneDNN, best of 5 at the start and 5 at the end of the run) reaches on this machine: {machine["matmul_gflops"]:.0f} GFLOP/s. '
-      'Above the nominal peak, the host runs the cores faster than /proc/cpuinfo says; '
-      'this is the ceiling a training step could approach.', '',
+      'oneDNN on, all usable CPUs) reaches on this machine, measured 5 times at the start '
+      'and 5 times at the end of the run: the best wall time gives GFLOP/s, the least '
+      'process CPU time GFLOP per CPU-second. This is the ceiling a training step could '
+      'approach. No theoretical peak is given: FLOPs per cycle depend on how many vector '
+      'units a core has and how wide they are, which the CPU flags do not tell.', '',
       '## Sampling', '',
       f'`generate.py`\'s model loading (`TrainedModel`, batch 8 as `--max_batch_size`) and '
       f'`sample()` at temperature 0.5, from the checkpoint of the ours '
@@ -466,10 +561,11 @@ MATMUL_SHAPE = (4096, 1536, 2048)
 
 
 def child_matmul(job):
-  """GFLOP/s of the best of 5 large float32 MatMuls: what this CPU really reaches."""
+  """GFLOP/s and GFLOP per CPU-second of 5 large float32 MatMuls (best of each)."""
   del job
-  from drumvae import tf_env  # pylint: disable=g-import-not-at-top
-  tf_env.setup_tensorflow()
+  from drumvae import runtime  # pylint: disable=g-import-not-at-top
+  runtime.setup()
+  runtime.load_tensorflow(fast_lstms=False)
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   m, k, n = MATMUL_SHAPE
   with tf.Graph().as_default():
@@ -478,25 +574,65 @@ def child_matmul(job):
     with tf.Session() as session:
       session.run(tf.global_variables_initializer())
       session.run(product.op)
-      seconds = []
+      seconds, cpu_seconds = [], []
       for _ in range(5):
-        start = time.monotonic()
+        start, cpu = time.monotonic(), time.process_time()
         session.run(product.op)
         seconds.append(time.monotonic() - start)
-  return {'gflops': 2 * m * k * n / min(seconds) / 1e9}
+        cpu_seconds.append(time.process_time() - cpu)
+  gflop = 2 * m * k * n / 1e9
+  return {'gflops': gflop / min(seconds), 'gflop_per_cpu_s': gflop / min(cpu_seconds)}
 
 
-def matmul_gflops(log_name):
+def child_onednn_default(job):
+  """Whether TensorFlow turns oneDNN on by itself on this CPU.
+
+  Run with TF_ENABLE_ONEDNN_OPTS unset and without importing drumvae, which sets it.
+  """
+  del job
+  # TensorFlow's own tests ask the same private function (test_util.IsMklEnabled).
+  from tensorflow.python.util import _pywrap_util_port  # pylint: disable=g-import-not-at-top
+  return {'onednn_default': bool(_pywrap_util_port.IsMklEnabled())}
+
+
+def matmul_ceiling(log_name):
   return run_command(child_command({'job': 'matmul'}), os.path.join(FLAGS.work_dir, log_name),
-                     {'TF_ENABLE_ONEDNN_OPTS': '1'}).result['gflops']
+                     {'TF_ENABLE_ONEDNN_OPTS': '1'}).result
+
+
+def onednn_default():
+  return run_command(child_command({'job': 'onednn_default'}),
+                     os.path.join(FLAGS.work_dir, 'onednn_default.log'),
+                     {'TF_ENABLE_ONEDNN_OPTS': None}).result['onednn_default']
+
+
+def prepare_work_dir(work_dir):
+  """Empties work_dir if an earlier run made it, or creates it; refuses anything else."""
+  marker = os.path.join(work_dir, WORK_DIR_MARKER)
+  if os.path.lexists(work_dir) and not os.path.isdir(work_dir):
+    sys.exit(f'benchmark.py: error: --work_dir={work_dir}: not a directory')
+  if os.path.isdir(work_dir) and os.listdir(work_dir):
+    if not os.path.isfile(marker):
+      sys.exit(f'benchmark.py: error: --work_dir={work_dir}: not empty and not made by '
+               f'this script (no {WORK_DIR_MARKER} file); remove it or give another directory')
+    for entry in os.scandir(work_dir):  # the contents only: work_dir may be a symlink
+      if entry.is_dir(follow_symlinks=False):
+        shutil.rmtree(entry.path)
+      else:
+        os.remove(entry.path)
+  os.makedirs(os.path.join(work_dir, 'runs'), exist_ok=True)
+  with open(marker, 'w') as f:
+    f.write('Scratch directory of benchmarks/benchmark.py; its next run empties it.\n')
 
 
 def run_all(argv):
+  # Absolute, because the children run in the repository root.
+  FLAGS.work_dir, FLAGS.groove_dir = map(os.path.abspath, (FLAGS.work_dir, FLAGS.groove_dir))
+  prepare_work_dir(FLAGS.work_dir)
   start = time.monotonic()
   machine = machine_info()
-  shutil.rmtree(FLAGS.work_dir, ignore_errors=True)
-  os.makedirs(os.path.join(FLAGS.work_dir, 'runs'))
-  machine['matmul_gflops'] = matmul_gflops('matmul_start.log')
+  machine['onednn_default'] = onednn_default()
+  machine['matmul'] = matmul_ceiling('matmul_start.log')
   input_dir, num_files = (midi_subset(FLAGS.groove_dir, FLAGS.quick_files, FLAGS.work_dir)
                           if FLAGS.quick else
                           (FLAGS.groove_dir, len(midi_paths(FLAGS.groove_dir))))
@@ -511,16 +647,17 @@ def run_all(argv):
                                         conversion['examples_path'], FLAGS.work_dir))
       # Rewritten after each run, so an interrupted benchmark leaves its figures.
       lines = write_report(FLAGS.output_md, argv, machine, num_files, conversion,
-                           results, 2 * len(plan), sampling,
-                           (time.monotonic() - start) / 60)
+                           results, plan, sampling, (time.monotonic() - start) / 60)
     if sampling is None:  # from the first ours checkpoint: hierdec small, batch 64
       print('sampling', flush=True)
       sampling = benchmark_sampling(results[-1]['run_dir'], FLAGS.work_dir)
   # Measured again at the end: on a shared host one measurement can catch a busy moment.
-  machine['matmul_gflops'] = max(machine['matmul_gflops'], matmul_gflops('matmul_end.log'))
+  end = matmul_ceiling('matmul_end.log')
+  machine['matmul'] = {key: max(value, end[key]) for key, value in machine['matmul'].items()}
   lines = write_report(FLAGS.output_md, argv, machine, num_files, conversion, results,
-                       2 * len(plan), sampling, (time.monotonic() - start) / 60)
-  print('\n'.join(lines[lines.index('## Conversion'):lines.index('### How FLOPs and peak are counted')]))
+                       plan, sampling, (time.monotonic() - start) / 60)
+  print('\n'.join(lines[lines.index('## Conversion'):
+                        lines.index('### How FLOPs and the MatMul ceiling are counted')]))
   print('\n'.join(sampling_table(sampling)))
   print(f'wrote {FLAGS.output_md}')
 
@@ -529,8 +666,8 @@ def main(argv):
   if FLAGS.child:
     sys.path.insert(0, REPO)
     job = json.loads(FLAGS.child)
-    result = {'train': child_train, 'sample': child_sample,
-              'matmul': child_matmul}[job['job']](job)
+    result = {'train': child_train, 'sample': child_sample, 'matmul': child_matmul,
+              'onednn_default': child_onednn_default}[job['job']](job)
     print('RESULT ' + json.dumps(result), flush=True)
   else:
     run_all(sys.argv[1:])

@@ -23,6 +23,7 @@ from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from drumvae import cli  # pylint: disable=g-import-not-at-top,wrong-import-position
+from drumvae import runtime  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list('run_dirs', None, 'Run directories of train.py.')
@@ -67,16 +68,13 @@ def checkpoints_by_minute(run_dir, every_minutes):
 def curve(run_dir, examples, every_minutes, num_samples):
   """The run's learning-curve points, evaluating those not done before."""
   import configs  # pylint: disable=g-import-not-at-top
-  from drumvae import evaluation, files, run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
+  from drumvae import evaluation, files  # pylint: disable=g-import-not-at-top
   path = os.path.join(run_dir, CURVE_FILE)
   points = {}
   if os.path.exists(path):
     with open(path) as f:
       points = {p['checkpoint']: p for p in json.load(f)}
-  recorded = run_dir_lib.read_run(run_dir)
-  config = configs.get_config(recorded['config'], recorded['hparams'])
-  # As trained, even if the config's defaults have changed since.
-  config.hparams.override_from_dict(recorded['resolved_hparams'])
+  _, _, config = configs.config_for_run(run_dir)  # as trained
   config.hparams.batch_size = min(config.hparams.batch_size, len(examples))
   chosen = checkpoints_by_minute(run_dir, every_minutes)
   for minutes, checkpoint in chosen.items():
@@ -123,15 +121,12 @@ def plot(curves, png_path):
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise cli.UserError(f'unexpected arguments: {" ".join(argv[1:])}')
-  from drumvae import tf_env  # pylint: disable=g-import-not-at-top
-  tf_env.setup_tensorflow(FLAGS.verbose)
+  del argv  # cli.run refuses extra arguments
+  runtime.setup(FLAGS.verbose)
+  runtime.load_tensorflow(FLAGS.verbose)
   import configs  # pylint: disable=g-import-not-at-top
-  from drumvae import dataset, fast_lstm, run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
-  fast_lstm.use_fast_cpu_lstms()
-  recorded = run_dir_lib.read_run(FLAGS.run_dirs[0])
-  converter = configs.get_config(recorded['config']).data_converter
+  from drumvae import dataset  # pylint: disable=g-import-not-at-top
+  converter = configs.config_for_run(FLAGS.run_dirs[0])[2].data_converter
   examples = dataset.convert_examples(FLAGS.examples_path, converter, 'eval',
                                       windows='all')
   curves = {os.path.basename(os.path.normpath(r)): curve(

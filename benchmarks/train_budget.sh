@@ -11,10 +11,17 @@ minutes=${1:-12}
 runs=${2:-runs/budget}
 hparams=batch_size=64  # the real model sizes; 512 is out of reach on 2 CPU cores
 for config in flat-drums_4bar hierdec-drums_4bar_small hierdec-drums_4bar_large; do
-  # SIGTERM makes train.py finish its step and save a checkpoint.
+  # SIGTERM makes train.py finish its step and save a checkpoint. timeout exits
+  # 124 when the budget runs out, the expected end; anything else but 0 is a failure.
+  status=0
   timeout -s TERM "${minutes}m" .venv/bin/python train.py --config=$config \
     --run_dir=$runs/$config --examples_path=data/groove-train.tfrecord \
-    --hparams=$hparams --num_steps=0 --save_summaries_steps=5 --progress_secs=60 || true
+    --hparams=$hparams --num_steps=0 --save_summaries_steps=5 --progress_secs=60 \
+    || status=$?
+  if [[ $status -ne 0 && $status -ne 124 ]]; then
+    echo "train_budget.sh: error: training $config failed (exit status $status)" >&2
+    exit "$status"
+  fi
   .venv/bin/python train.py --mode=eval --run_dir=$runs/$config \
     --examples_path=data/groove-validation.tfrecord --eval_num_batches=8
 done

@@ -1,12 +1,13 @@
-"""Internal helpers that keep the top-level scripts thin.
+"""The library under the top-level scripts; importing it changes nothing.
 
-Each module has one concern:
-  cli            -- one-line errors, --verbose, exit codes for every script
-  tf_env         -- environment TensorFlow/Magenta/pyfluidsynth need before import,
-                    and malloc settings that keep freed memory for reuse
-  magenta_compat -- the places where Magenta must be worked around on a current TF
-  fast_lstm      -- faster LSTMs on the CPU (MatMul cells, hoisted encoder MatMuls)
-  midi           -- MIDI files -> NoteSequences
-  run_dir        -- what train.py records in a run directory for later commands
+Job modules (a script's one call; each takes an Options object):
+  training       -- train.py: train, evaluate once, evaluate continuously
+  generation     -- generate.py: sample or interpolate, write MIDI/WAV/PNG
+  conversion     -- make_tfrecord.py: MIDI directory -> TFRecord of NoteSequences
+  render         -- render_midi.py: WAV and PNG files beside MIDI files
+Shared pieces:
+  runtime        -- every environment setting and patch of Magenta/TF/mido, applied by setup()
+  cli            -- one-line errors, --verbose, exit codes, options from flags
+  run_dir        -- what train.py records in a run directory, and its lock
+  dataset, evaluation, groove_metrics, fast_lstm, hooks, midi, audio, drum_grid, files, export
 """
-from drumvae import tf_env  # pylint: disable=unused-import  # Before any library it prepares.

@@ -5,6 +5,7 @@ directory). `run()` prints it as `script.py: error: message` and exits 1.
 Any other exception is a bug or an environment problem: it is printed as one
 line too, with a hint to rerun with --verbose for the full traceback.
 """
+import dataclasses
 import os
 import sys
 
@@ -63,11 +64,22 @@ def parse_flags(argv):
     sys.exit(EXIT_USER_ERROR)
 
 
+def options_from_flags(options_class):
+  """An instance of the dataclass `options_class` from the flags of its fields' names."""
+  return options_class(**{field.name: FLAGS[field.name].value
+                          for field in dataclasses.fields(options_class)})
+
+
 def run(main):
-  """Like `absl.app.run(main)`, with one-line errors unless --verbose."""
+  """Like `absl.app.run(main)`, with one-line errors unless --verbose.
+
+  Arguments that are not flags are refused before `main` runs.
+  """
 
   def guarded_main(argv):
     try:
+      if len(argv) > 1:
+        raise UserError(f'unexpected arguments: {" ".join(argv[1:])}')
       return main(argv)
     except UserError as e:
       if FLAGS.verbose:

@@ -19,15 +19,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 import numpy as np
 
-from drumvae import cli
+from drumvae import midi
 
 # pydub, which note_seq imports, warns about ffmpeg, which nothing here uses.
 warnings.filterwarnings('ignore', message="Couldn't find ffmpeg or avconv")
 
 DRUM_CLASS_NAMES = ('kick', 'snare', 'closed hi-hat', 'open hi-hat', 'low tom',
                     'mid tom', 'high tom', 'crash', 'ride')
-STEPS_PER_QUARTER = 4  # 16th notes, MusicVAE's drum resolution.
-DEFAULT_BARS = 4  # MusicVAE's drum models generate 4-bar grooves.
+STEPS_PER_QUARTER = midi.STEPS_PER_QUARTER
+DEFAULT_BARS = midi.BARS
 # Shading starts below velocity 0 so that even the softest ghost note shows.
 _LIGHTEST_VELOCITY = -40
 _X_LABEL = '16th-note steps (darker = louder)'
@@ -38,16 +38,6 @@ def _pitch_to_class() -> dict[int, int]:
   return {pitch: drum_class
           for drum_class, pitches in enumerate(drums_encoder_decoder.DEFAULT_DRUM_TYPE_PITCHES)
           for pitch in pitches}
-
-
-def _quantize(sequence):
-  """The sequence quantized to 16ths; UserError if it has no single tempo/meter."""
-  from note_seq import sequences_lib  # pylint: disable=g-import-not-at-top
-  try:
-    return sequences_lib.quantize_note_sequence(sequence, STEPS_PER_QUARTER)
-  except (sequences_lib.MultipleTempoError, sequences_lib.MultipleTimeSignatureError,
-          sequences_lib.BadTimeSignatureError, sequences_lib.NegativeTimeError) as e:
-    raise cli.UserError(f'cannot draw a 16th-note grid: {e}') from e
 
 
 class DrumGrid(NamedTuple):
@@ -68,7 +58,7 @@ def _steps_per_beat(numerator: int, denominator: int) -> int:
 
 def drum_grid(sequence, bars: int = DEFAULT_BARS) -> DrumGrid:
   """The drum grid of the first `bars` bars of `sequence`."""
-  quantized = _quantize(sequence)
+  quantized = midi.quantize(sequence)
   signature = quantized.time_signatures[0]
   steps_per_bar = round(STEPS_PER_QUARTER * signature.numerator * 4 / signature.denominator)
   velocities = np.zeros((len(DRUM_CLASS_NAMES), bars * steps_per_bar))
@@ -121,20 +111,16 @@ def plot_drum_grid(sequence, png_path: str, title: str | None = None) -> Figure:
   return figure
 
 
-def plot_interpolation(sequences, png_path: str,
-                       titles: list[str] | None = None) -> Figure:
+def plot_interpolation(sequences, png_path: str) -> Figure:
   """Saves the grids of an interpolation's steps, A on top to B below, as one PNG.
 
-  Default titles: 'A (1/n)', '2/n', ..., 'B (n/n)'. Returns the Figure.
+  Titled 'A (1/n)', '2/n', ..., 'B (n/n)'. Returns the Figure.
   """
   count = len(sequences)
   if count == 0:
     raise ValueError('plot_interpolation needs at least one sequence')
-  if titles is None:
-    titles = [f'{i + 1}/{count}' for i in range(count)]
-    titles[0], titles[-1] = f'A ({titles[0]})', f'B ({titles[-1]})'
-  if len(titles) != count:
-    raise ValueError(f'{len(titles)} titles for {count} sequences')
+  titles = [f'{i + 1}/{count}' for i in range(count)]
+  titles[0], titles[-1] = f'A ({titles[0]})', f'B ({titles[-1]})'
   figure = _new_figure(0.4 + 2.1 * count)
   axes = figure.subplots(count, 1, sharex=True, squeeze=False)[:, 0]
   for ax, sequence, title in zip(axes, sequences, titles):

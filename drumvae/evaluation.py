@@ -13,12 +13,11 @@ import numpy as np
 
 from drumvae import dataset
 from drumvae import files
+from drumvae import generation
 from drumvae import groove_metrics
-from drumvae import tf_env  # pylint: disable=unused-import  (must precede TF)
 
 import tensorflow.compat.v1 as tf
 import tf_slim
-from magenta.models.music_vae import TrainedModel
 from magenta.models.music_vae import music_vae_train
 
 # Decoding temperature for the sampled accuracy: the decoder samples from
@@ -75,11 +74,6 @@ def _eval_pass(checkpoint, eval_dir, config, dataset_fn, num_batches, master,
   summaries = tf.Summary.FromString(serialized)
   values = {v.tag: float(v.simple_value) for v in summaries.value}
   return int(step), values
-
-
-def load_model(checkpoint, config, batch_size):
-  return TrainedModel(config, batch_size=batch_size,
-                      checkpoint_dir_or_path=checkpoint)
 
 
 def encode(model, examples):
@@ -150,7 +144,8 @@ def evaluate_checkpoint(checkpoint, config, examples, eval_dir, master='',
       checkpoint, eval_dir, config,
       lambda rows, size: dataset.make_dataset(rows, size, is_training=False),
       examples, master)
-  model = load_model(checkpoint, config, config.hparams.batch_size)
+  model = generation.load_model(config, checkpoint, config.hparams.batch_size,
+                                 f'the config recorded beside {checkpoint}')
   rng = np.random.default_rng(seed)
   reference_hits = groove_metrics.hits(groove_metrics.patterns(
       examples.outputs))

@@ -1,10 +1,10 @@
 """Faster LSTMs on the CPU: the same math and variables, arranged for oneDNN.
 
-Two changes, both patched into Magenta by `use_fast_cpu_lstms()`:
+Two changes, which `drumvae.runtime.use_fast_cpu_lstms()` patches into Magenta:
 
 * Every `LSTMBlockCell` runs as MatMul + element-wise ops. The block op
   multiplies [inputs, h] by the kernel inside one fused C++ kernel that uses
-  Eigen, even where TensorFlow runs its MatMul ops on oneDNN (drumvae.tf_env).
+  Eigen, even where TensorFlow runs its MatMul ops on oneDNN (drumvae.runtime).
 * The bidirectional encoder multiplies each layer's inputs by their rows of the
   kernel for all 64 time steps at once, before the time loop, leaving only
   h x (its rows) inside the loop. Its inputs are known before the loop (layer 1:
@@ -19,8 +19,9 @@ import tensorflow.compat.v1 as tf
 from magenta.contrib import rnn as contrib_rnn
 from magenta.models.music_vae import lstm_models
 
-_block_op_call = contrib_rnn.LSTMBlockCell.call
-_stock_encode = lstm_models.BidirectionalLstmEncoder.encode
+# Magenta's own, which runtime.use_fast_cpu_lstms(False) puts back.
+BLOCK_OP_CALL = contrib_rnn.LSTMBlockCell.call
+STOCK_ENCODE = lstm_models.BidirectionalLstmEncoder.encode
 
 
 def _lstm_step(gates, cs_prev, forget_bias):
@@ -31,10 +32,10 @@ def _lstm_step(gates, cs_prev, forget_bias):
   return h, tf.nn.rnn_cell.LSTMStateTuple(cs, h)
 
 
-def _call_as_matmul(self, inputs, state):
+def call_as_matmul(self, inputs, state):
   """LSTMBlockCell.call in MatMul + element-wise ops."""
   if self._use_peephole or self._cell_clip > 0:  # pylint: disable=protected-access
-    return _block_op_call(self, inputs, state)
+    return BLOCK_OP_CALL(self, inputs, state)
   cs_prev, h_prev = state
   gates = tf.nn.bias_add(tf.matmul(tf.concat([inputs, h_prev], 1), self._kernel),  # pylint: disable=protected-access
                          self._bias)  # pylint: disable=protected-access
@@ -127,11 +128,11 @@ def _run_direction(layer, inputs, sequence_length, scope):
     return outputs, tf.nn.rnn_cell.LSTMStateTuple(cs, h)
 
 
-def _encode_with_hoisted_input_products(self, sequence, sequence_length):
+def encode_with_hoisted_input_products(self, sequence, sequence_length):
   """BidirectionalLstmEncoder.encode (stack_bidirectional_dynamic_rnn), hoisted."""
   cells_fw, cells_bw = self._cells  # pylint: disable=protected-access
   if any(_plain_lstm_cell(layer) is None for layer in cells_fw + cells_bw):
-    return _stock_encode(self, sequence, sequence_length)
+    return STOCK_ENCODE(self, sequence, sequence_length)
 
   def reverse(x):
     return tf.reverse_sequence(x, sequence_length, seq_axis=1, batch_axis=0)
@@ -145,14 +146,3 @@ def _encode_with_hoisted_input_products(self, sequence, sequence_length):
                                               sequence_length, 'bw')
       inputs = tf.concat([outputs_fw, reverse(outputs_bw)], 2)
   return tf.concat([state_fw.h, state_bw.h], 1)
-
-
-def use_fast_cpu_lstms(enabled=True):
-  """Makes LSTMs built from now on take the fast path (or Magenta's again).
-
-  Left off on a GPU, where the block op has its own fused CUDA kernel.
-  """
-  fast = enabled and not tf.config.list_physical_devices('GPU')
-  contrib_rnn.LSTMBlockCell.call = _call_as_matmul if fast else _block_op_call
-  lstm_models.BidirectionalLstmEncoder.encode = (
-      _encode_with_hoisted_input_products if fast else _stock_encode)

@@ -1,6 +1,9 @@
 """Writing output files safely: never half-written, never over an earlier file."""
+import json
 import os
 import tempfile
+
+from drumvae.cli import UserError
 
 
 def write_new_file(path, write_fn):
@@ -31,9 +34,23 @@ def write_new_file(path, write_fn):
     os.unlink(tmp_path)
 
 
+def check_writable_dir(path, flag_name):
+  """Creates directory `path` if needed; UserError naming --flag_name if no file can be made there.
+
+  A test file is made rather than asking os.access, which says yes to root
+  even where writes fail (/proc, read-only mounts).
+  """
+  try:
+    os.makedirs(path, exist_ok=True)
+    with tempfile.TemporaryFile(dir=path):
+      pass
+  except OSError as e:
+    raise UserError(f'--{flag_name}={path}: cannot write there '
+                    f'({e.strerror or e}); choose another directory') from None
+
+
 def write_json(path, record):
   """Writes `record` as JSON, replacing `path` atomically (never half a file)."""
-  import json  # pylint: disable=g-import-not-at-top
   directory = os.path.dirname(path) or '.'
   os.makedirs(directory, exist_ok=True)
   fd, tmp_path = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.json')

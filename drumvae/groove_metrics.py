@@ -14,8 +14,9 @@ fails:
 """
 import numpy as np
 
+from drumvae.midi import STEPS_PER_BAR
+
 NUM_DRUMS = 9
-STEPS_PER_BAR = 16
 
 
 def patterns(one_hot):

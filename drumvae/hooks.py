@@ -3,8 +3,6 @@ import signal
 import sys
 import time
 
-from drumvae import tf_env  # pylint: disable=unused-import  (must precede TF)
-
 import tensorflow.compat.v1 as tf
 
 
@@ -20,11 +18,10 @@ class ProgressHook(tf.train.SessionRunHook):
   Magenta logs every 100 steps, which on a CPU can be many silent minutes.
   """
 
-  def __init__(self, loss_fn, num_steps, every_secs=10.0, out=sys.stdout):
+  def __init__(self, loss_fn, num_steps, every_secs=10.0):
     self._loss_fn = loss_fn  # called in begin(), once the model is built
     self._num_steps = num_steps
     self._every_secs = every_secs
-    self._out = out
 
   def begin(self):
     self._global_step = tf.train.get_global_step()
@@ -56,7 +53,7 @@ class ProgressHook(tf.train.SessionRunHook):
       line += f'  {steps_per_sec:.3g} steps/s'
       if self._num_steps and step < self._num_steps:
         line += f'  {_duration((self._num_steps - step) / steps_per_sec)} left'
-    print(line, file=self._out, flush=True)
+    print(line, flush=True)
 
 
 class StopOnSignalHook(tf.train.SessionRunHook):

@@ -1,4 +1,4 @@
-"""Small helpers that keep 4bar_drums.ipynb short: pictures, players, sizes.
+"""Small helpers that keep 4bar_drums.ipynb short: pictures and players.
 
 Pictures are written with `files.write_new_file`, as generate.py writes MIDI
 files, so a rerun never overwrites an earlier output. Players embed their WAV in the notebook,
@@ -12,12 +12,12 @@ import numpy as np
 from drumvae import audio
 from drumvae import drum_grid
 from drumvae import files
+from drumvae import midi
 
 # A quarter of CD rate, mono 16-bit: ~29 KB of notebook per second of audio
 # (base64), so the default players (4 samples, a 5-step morph) stay near 2 MB.
 # Drums keep their attack; cymbals lose their shimmer above 5.5 kHz.
 EMBED_SAMPLE_RATE = 11025
-BARS = 4  # MusicVAE's drum models work in 4-bar grooves.
 
 
 def save_drum_grid(sequence, png_path, title):
@@ -28,15 +28,7 @@ def save_drum_grid(sequence, png_path, title):
   return figures[0]
 
 
-def save_interpolation(sequences, png_path):
-  """Writes the stacked grids of an interpolation to a new PNG; returns the Figure."""
-  figures = []
-  files.write_new_file(png_path, lambda tmp: figures.append(
-      drum_grid.plot_interpolation(sequences, tmp)))
-  return figures[0]
-
-
-def _at_least_bars(sequence, bars=BARS):
+def _at_least_bars(sequence, bars=midi.BARS):
   """`sequence`, or a copy lengthened to `bars` 4/4 bars if it is shorter.
 
   A groove whose last hits come early (or an untrained model's silence)
@@ -70,11 +62,3 @@ def player(sequences, sample_rate=EMBED_SAMPLE_RATE):
     parts.append(samples)
   return Audio(np.concatenate(parts), rate=sample_rate, normalize=False)
 
-
-def checkpoint_parameters(checkpoint):
-  """The number of model weights in a checkpoint (Adam's slots and counters left out)."""
-  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
-  optimizer = ('global_step', 'beta1_power', 'beta2_power')
-  return sum(int(np.prod(shape))
-             for name, shape in tf.train.list_variables(checkpoint)
-             if name not in optimizer and not name.endswith(('/Adam', '/Adam_1')))

@@ -7,8 +7,7 @@ import os
 
 from drumvae import cli
 from drumvae import files
-
-MIDI_SUFFIXES = ('.mid', '.midi')
+from drumvae import midi
 
 
 def find_midi_files(paths: list[str]) -> list[str]:
@@ -17,7 +16,7 @@ def find_midi_files(paths: list[str]) -> list[str]:
   for path in paths:
     if os.path.isdir(path):
       inside = sorted(os.path.join(path, name) for name in os.listdir(path)
-                      if name.lower().endswith(MIDI_SUFFIXES))
+                      if name.lower().endswith(midi.MIDI_SUFFIXES))
       if not inside:
         raise cli.UserError(f'{path}: no .mid or .midi files in this directory')
       found.extend(inside)

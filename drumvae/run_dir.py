@@ -3,14 +3,20 @@
   RUN_DIR/run.json   config name, --hparams string, resolved hparams, data path
   RUN_DIR/train/     checkpoints and TensorBoard events (Magenta's layout)
   RUN_DIR/eval/      evaluation summaries
+  RUN_DIR/.lock      held by the one train.py writing there
 """
+import contextlib
+import fcntl
 import json
 import os
+import re
+import sys
 
 from drumvae import files
 from drumvae.cli import UserError
 
 RUN_FILE = 'run.json'
+LOCK_FILE = '.lock'
 
 
 def train_dir(run_dir):
@@ -30,34 +36,39 @@ def read_run(run_dir):
 
 
 def write_run(run_dir, config_name, hparams, resolved_hparams, examples_path):
-  """Records the settings atomically (a killed run never leaves half a file)."""
+  """Records the settings atomically (a killed run never leaves half a file).
+
+  `resolved_hparams` are every hparam's value, so a later change of a
+  config's defaults does not change what an existing run dir loads.
+  """
   record = {'config': config_name, 'hparams': hparams,
             'resolved_hparams': resolved_hparams,
             'examples_path': examples_path}
   files.write_json(os.path.join(run_dir, RUN_FILE), record)
 
 
-def resolve_settings(run_dir, config_name, hparams):
-  """Fills `config_name` / `hparams` from the run dir where they are not given.
+@contextlib.contextmanager
+def lock(run_dir):
+  """Holds RUN_DIR/.lock while one trainer writes there; another is refused.
 
-  A run dir belongs to one config and one --hparams string: training a
-  different model into it would fail on restore, so that is refused here.
+  The kernel releases a flock when its process ends, however it ends, so a
+  killed trainer never leaves the run dir locked.
   """
-  recorded = read_run(run_dir) if run_dir else None
-  if recorded is None:
-    if not config_name:
-      where = f'{run_dir} records no config' if run_dir else 'no --run_dir given'
-      raise UserError(f'--config is required ({where})')
-    return config_name, hparams
-  if config_name and config_name != recorded['config']:
-    raise UserError(
-        f'--config={config_name} but {run_dir} was trained with '
-        f'--config={recorded["config"]}; use that, or a new --run_dir')
-  if hparams and hparams != recorded['hparams']:
-    raise UserError(
-        f'--hparams={hparams!r} but {run_dir} was trained with '
-        f'--hparams={recorded["hparams"]!r}; use those, or a new --run_dir')
-  return recorded['config'], recorded['hparams']
+  os.makedirs(run_dir, exist_ok=True)
+  fd = os.open(os.path.join(run_dir, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o666)
+  try:
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+  except BlockingIOError:
+    holder = os.read(fd, 200).decode(errors='replace').strip() or 'another process'
+    os.close(fd)
+    raise UserError(f'--run_dir={run_dir} is in use by {holder}; wait for it, '
+                    'stop it, or choose another --run_dir') from None
+  os.ftruncate(fd, 0)
+  os.write(fd, f'{os.path.basename(sys.argv[0]) or "python"} (pid {os.getpid()})'.encode())
+  try:
+    yield
+  finally:
+    os.close(fd)
 
 
 def check_has_checkpoint(run_dir):
@@ -73,12 +84,28 @@ def check_has_checkpoint(run_dir):
                     f'{train_dir(run_dir)} (train one with train.py)')
 
 
+def check_model_flags(run_dir=None, checkpoint_file=None):
+  """UserError if --run_dir has no checkpoint or --checkpoint_file names none."""
+  if run_dir:
+    check_has_checkpoint(run_dir)
+  elif checkpoint_file and not (os.path.exists(checkpoint_file) or
+                                os.path.exists(checkpoint_file + '.index')):
+    raise UserError(f'--checkpoint_file={checkpoint_file}: no such file or '
+                    'directory (give a checkpoint prefix such as '
+                    'RUN_DIR/train/model.ckpt-100, or its directory)')
+
+
 def latest_checkpoint(run_dir):
-  """The newest checkpoint prefix in RUN_DIR/train; UserError if there is none."""
+  """The newest checkpoint prefix in RUN_DIR/train; UserError if there is none.
+
+  Read from TensorFlow's `checkpoint` state file, as tf.train.latest_checkpoint
+  reads it (a path relative to the directory, or absolute).
+  """
   check_has_checkpoint(run_dir)
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  checkpoint = tf.train.latest_checkpoint(train_dir(run_dir))
-  if not checkpoint:
+  with open(os.path.join(train_dir(run_dir), 'checkpoint')) as f:
+    match = re.search(r'^model_checkpoint_path: "(.+)"$', f.read(), re.MULTILINE)
+  checkpoint = match and os.path.join(train_dir(run_dir), match.group(1))
+  if not checkpoint or not os.path.isfile(checkpoint + '.index'):
     raise UserError(f'--run_dir={run_dir} has no checkpoint in '
                     f'{train_dir(run_dir)} (train one with train.py)')
   return checkpoint

@@ -5,6 +5,10 @@ import random
 
 import pytest
 
+from drumvae import runtime
+
+runtime.setup()  # as each script's main() does first; tests that need graph mode load TF
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -67,3 +71,13 @@ def _one_instrument_midi(is_drum: bool) -> bytes:
   buffer = io.BytesIO()
   note_seq.midi_io.note_sequence_to_pretty_midi(sequence).write(buffer)
   return buffer.getvalue()
+
+
+@pytest.fixture(scope='session')
+def dataset_tfrecord(tmp_path_factory) -> pathlib.Path:
+  """The project's own dataset/grooves as a TFRecord of NoteSequences (no Groove needed)."""
+  from drumvae import conversion  # pylint: disable=g-import-not-at-top
+  path = tmp_path_factory.mktemp('dataset') / 'grooves.tfrecord'
+  conversion.convert(conversion.Options(str(REPO_ROOT / 'dataset' / 'grooves'), str(path),
+                                        num_workers=1))
+  return path

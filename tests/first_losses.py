@@ -13,15 +13,16 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from drumvae import tf_env  # pylint: disable=g-bad-import-order
+from drumvae import runtime  # pylint: disable=g-bad-import-order
 
-tf_env.setup_tensorflow()
+runtime.setup()
+runtime.load_tensorflow(fast_lstms=sys.argv[1] == 'fast')
 
 import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top,g-bad-import-order
 from tensorflow.python.framework import random_seed  # pylint: disable=g-import-not-at-top
 
 import configs  # pylint: disable=g-import-not-at-top
-from drumvae import dataset, fast_lstm, magenta_compat  # pylint: disable=g-import-not-at-top
+from drumvae import dataset  # pylint: disable=g-import-not-at-top
 
 HPARAMS = 'batch_size=4,z_size=8,enc_rnn_size=[16],dec_rnn_size=[8,8]'
 SEED = 1234
@@ -65,11 +66,10 @@ def main(path, examples_path, train_dir, num_steps):
   config = configs.get_config('hierdec-drums_4bar_small', HPARAMS)
   config = config._replace(train_examples_path=examples_path, eval_examples_path=examples_path)
   if path == 'fast':
-    fast_lstm.use_fast_cpu_lstms()
     examples = dataset.convert_examples(examples_path, config.data_converter, 'eval')
     make = lambda: dataset.make_dataset(examples, 4, is_training=False)
   else:
-    make = lambda: magenta_compat.get_dataset_without_unbatch(config, is_training=False)
+    make = lambda: runtime.magenta_dataset(config, is_training=False)
 
   def dataset_fn():
     tf.set_random_seed(SEED)
@@ -78,8 +78,8 @@ def main(path, examples_path, train_dir, num_steps):
     return batches
 
   recorder = LossRecorder(config)
-  magenta_compat.train_with_hooks(train_dir, config, dataset_fn, hooks=[recorder],
-                                  num_steps=num_steps)
+  runtime.magenta_train(train_dir, config, dataset_fn, hooks=[recorder],
+                        num_steps=num_steps)
   print(json.dumps(recorder.losses))
 
 

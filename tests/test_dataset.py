@@ -15,12 +15,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMPARE_PIPELINES = textwrap.dedent('''
     import sys
     sys.path.insert(0, {repo!r})
-    from drumvae import tf_env
-    tf_env.setup_tensorflow()
     import numpy as np
+    from drumvae import dataset, runtime
+    runtime.setup()
+    runtime.load_tensorflow()
     import tensorflow.compat.v1 as tf
     import configs
-    from drumvae import dataset, magenta_compat
 
     config = configs.get_config('hierdec-drums_4bar_small', 'batch_size=4')
     config = config._replace(eval_examples_path={examples!r})
@@ -31,7 +31,7 @@ COMPARE_PIPELINES = textwrap.dedent('''
         with tf.Session() as session:
           return [session.run(next_batch) for _ in range(count)]
 
-    stock = batches(lambda: magenta_compat.get_dataset_without_unbatch(
+    stock = batches(lambda: runtime.magenta_dataset(
         config, is_training=False), {count})
     examples = dataset.convert_examples({examples!r}, config.data_converter, 'eval')
     ours = batches(lambda: dataset.make_dataset(examples, 4, is_training=False), {count})

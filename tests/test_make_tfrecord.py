@@ -7,14 +7,13 @@ import shutil
 import subprocess
 import sys
 
-from drumvae import tf_env  # pylint: disable=unused-import,g-bad-import-order  # Before TensorFlow.
 import note_seq
 import pytest
 import tensorflow as tf
 
 from drumvae import cli
 from drumvae import midi
-import make_tfrecord
+from drumvae import conversion
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 GROOVE_SPLIT_SIZES = {'train': 897, 'validation': 124, 'test': 129}
@@ -51,7 +50,7 @@ def fixture_groove_subset(groove_dir, tmp_path):
 
 def test_converts_groove_files_readable_with_tf_data(groove_subset, tmp_path):
   subset, rows = groove_subset
-  summary = make_tfrecord.convert_directory(str(subset), str(tmp_path / 'out.tfrecord'),
+  summary = conversion.convert_directory(str(subset), str(tmp_path / 'out.tfrecord'),
                                             recursive=True, num_workers=2)
   sequences = read_records(tmp_path / 'out.tfrecord')
   expected_paths = sorted(row['midi_filename'] for row in rows)
@@ -68,7 +67,7 @@ def test_same_records_as_magentas_converter(groove_subset, tmp_path):
                   f'--input_dir={subset}', f'--output_file={tmp_path / "magenta.tfrecord"}',
                   '--recursive', '--log=ERROR'],
                  check=True, capture_output=True, env={**os.environ, 'TF_USE_LEGACY_KERAS': '1'})
-  make_tfrecord.convert_directory(str(subset), str(tmp_path / 'ours.tfrecord'), recursive=True,
+  conversion.convert_directory(str(subset), str(tmp_path / 'ours.tfrecord'), recursive=True,
                                   num_workers=IN_PROCESS)
   magentas = {s.id: s for s in read_records(tmp_path / 'magenta.tfrecord')}
   ours = {s.id: s for s in read_records(tmp_path / 'ours.tfrecord')}
@@ -85,7 +84,7 @@ def test_mixed_directory_converts_good_files_and_names_each_skip(
     shutil.copy(subset / row['midi_filename'], mixed)
   expected_reasons = write_bad_midi_files(mixed)
   (mixed / 'notes.txt').write_text('not named like MIDI: ignored')
-  summary = make_tfrecord.convert_directory(str(mixed), str(tmp_path / 'out' / 'x.tfrecord'))
+  summary = conversion.convert_directory(str(mixed), str(tmp_path / 'out' / 'x.tfrecord'))
   warnings = capsys.readouterr().err.splitlines()
   assert summary.midi_files == len(good_names) + len(expected_reasons)
   assert sorted(s.filename for s in read_records(tmp_path / 'out' / 'x.tfrecord')) == sorted(good_names)
@@ -100,9 +99,9 @@ def test_mixed_directory_converts_good_files_and_names_each_skip(
 def test_split_csv_writes_one_file_per_split_and_skips_unlisted(groove_subset, tmp_path):
   subset, rows = groove_subset
   shutil.copy(subset / rows[0]['midi_filename'], subset / 'unlisted.mid')
-  summary = make_tfrecord.convert_directory(str(subset), str(tmp_path / 'g.tfrecord'), recursive=True,
+  summary = conversion.convert_directory(str(subset), str(tmp_path / 'g.tfrecord'), recursive=True,
                                             num_workers=IN_PROCESS, split_csv=str(subset / 'info.csv'))
-  assert summary.skipped == {make_tfrecord.NOT_IN_SPLIT_CSV: ['unlisted.mid']}
+  assert summary.skipped == {conversion.NOT_IN_SPLIT_CSV: ['unlisted.mid']}
   for split in GROOVE_SPLIT_SIZES:
     filenames = {s.filename for s in read_records(tmp_path / f'g-{split}.tfrecord')}
     assert filenames == {row['midi_filename'] for row in rows if row['split'] == split}
@@ -111,17 +110,17 @@ def test_split_csv_writes_one_file_per_split_and_skips_unlisted(groove_subset, t
 
 def test_groove_info_csv_puts_every_file_in_a_split_897_124_129(groove_dir):
   """The split logic on the full dataset, without converting it all (~45 CPU-seconds)."""
-  split_by_file = make_tfrecord.read_splits(str(groove_dir / 'info.csv'))
-  found = make_tfrecord.find_midi_files(str(groove_dir), recursive=True)
-  assert collections.Counter(make_tfrecord.split_of(path, split_by_file) for path in found) == \
+  split_by_file = conversion.read_splits(str(groove_dir / 'info.csv'))
+  found = conversion.find_midi_files(str(groove_dir), recursive=True)
+  assert collections.Counter(conversion.split_of(path, split_by_file) for path in found) == \
       GROOVE_SPLIT_SIZES
-  assert make_tfrecord.output_paths('d/g.tfrecord', split_by_file) == {
+  assert conversion.output_paths('d/g.tfrecord', split_by_file) == {
       split: f'd/g-{split}.tfrecord' for split in GROOVE_SPLIT_SIZES}
 
 
 def test_progress_lines_show_files_per_second(tmp_path, monkeypatch, capsys):
-  monkeypatch.setattr(make_tfrecord, 'PROGRESS_EVERY', 20)
-  make_tfrecord.convert_directory(str(REPO_ROOT / 'dataset' / 'grooves'), str(tmp_path / 'd.tfrecord'),
+  monkeypatch.setattr(conversion, 'PROGRESS_EVERY', 20)
+  conversion.convert_directory(str(REPO_ROOT / 'dataset' / 'grooves'), str(tmp_path / 'd.tfrecord'),
                                   num_workers=IN_PROCESS)
   progress = [line for line in capsys.readouterr().err.splitlines() if 'files/s' in line]
   assert [line.split(' (')[0] for line in progress] == ['converted 20/54 files', 'converted 40/54 files']
@@ -129,7 +128,7 @@ def test_progress_lines_show_files_per_second(tmp_path, monkeypatch, capsys):
 
 def test_default_drum_set_gives_4_bar_drum_examples(tmp_path):
   from magenta.models.music_vae import data  # pylint: disable=g-import-not-at-top
-  summary = make_tfrecord.convert_directory(str(REPO_ROOT / 'dataset' / 'grooves'),
+  summary = conversion.convert_directory(str(REPO_ROOT / 'dataset' / 'grooves'),
                                             str(tmp_path / 'default.tfrecord'), num_workers=IN_PROCESS)
   converter = data.DrumsConverter(max_bars=100, slice_bars=4, steps_per_quarter=4, roll_input=True)
   sequences = read_records(tmp_path / 'default.tfrecord')
@@ -147,10 +146,10 @@ def test_failed_run_leaves_existing_output_and_no_temp_files(groove_subset, tmp_
   (tmp_path / 'in').mkdir()
   (tmp_path / 'in' / 'empty.mid').write_bytes(b'')
   with pytest.raises(cli.UserError, match='none of the 1 MIDI files'):
-    make_tfrecord.convert_directory(str(tmp_path / 'in'), str(output))
+    conversion.convert_directory(str(tmp_path / 'in'), str(output))
   assert output.read_bytes() == b'earlier output'
   shutil.copy(subset / rows[0]['midi_filename'], tmp_path / 'in' / 'good.mid')
-  make_tfrecord.convert_directory(str(tmp_path / 'in'), str(output), num_workers=IN_PROCESS)
+  conversion.convert_directory(str(tmp_path / 'in'), str(output), num_workers=IN_PROCESS)
   assert [s.filename for s in read_records(output)] == ['good.mid']
   assert sorted(p.name for p in tmp_path.iterdir()) == ['groove', 'in', 'out.tfrecord']
 

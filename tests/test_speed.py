@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from drumvae import tf_env
+from drumvae import runtime
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRST_LOSSES = os.path.join(REPO, 'tests', 'first_losses.py')
@@ -16,7 +16,7 @@ FIRST_LOSSES = os.path.join(REPO, 'tests', 'first_losses.py')
 
 @pytest.fixture(name='tf', scope='module')
 def fixture_tf():
-  tf_env.setup_tensorflow()
+  runtime.load_tensorflow()
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top,redefined-outer-name
   return tf
 
@@ -27,8 +27,7 @@ def outputs_and_gradients(tf, fast, build, inputs, weights):
   `build(x)` makes the LSTMs under test over the constant `x`, with the fast
   CPU LSTMs on or off, and returns their output and a scalar loss of it.
   """
-  from drumvae import fast_lstm  # pylint: disable=g-import-not-at-top
-  fast_lstm.use_fast_cpu_lstms(fast)
+  runtime.use_fast_cpu_lstms(fast)
   try:
     with tf.Graph().as_default():
       x = tf.constant(inputs)
@@ -41,7 +40,7 @@ def outputs_and_gradients(tf, fast, build, inputs, weights):
         values = session.run([output] + gradients)
     return [v.op.name for v in variables], values
   finally:
-    fast_lstm.use_fast_cpu_lstms(False)
+    runtime.use_fast_cpu_lstms()  # as runtime.load_tensorflow() leaves it
 
 
 def lstm_outputs_and_gradients(tf, matmul_cells, inputs, weights):
@@ -135,7 +134,8 @@ def test_fast_path_and_stock_path_give_the_same_first_losses(groove_dir, tmp_pat
 
 REALLOCATION_PAGE_FAULTS = """
 import ctypes, resource
-import drumvae  # its tf_env sets up malloc
+from drumvae import runtime
+runtime.keep_freed_memory_for_reuse()
 libc = ctypes.CDLL(None)  # TensorFlow's tensors come from this malloc too
 libc.malloc.restype = ctypes.c_void_p
 libc.free.argtypes = [ctypes.c_void_p]

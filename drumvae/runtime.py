@@ -1,0 +1,276 @@
+"""Every change this toolkit makes to its environment and to Magenta, TensorFlow and mido.
+
+Nothing here happens on import. Scripts call `setup()` first thing in `main()`,
+then, after their cheap checks, `load_tensorflow()`; the notebook and the tests
+do the same. Each change says why, and each patch
+of another package's internals names the version it was written against
+(`WRITTEN_AGAINST`): on another version a speed-only patch is left out and a
+compatibility patch is applied with a warning, so an upgrade shows up at once.
+
+  environment (before TensorFlow loads)
+    TF_USE_LEGACY_KERAS=1    Magenta's tf.compat.v1 layers need Keras 2 (tf-keras)
+    TF_ENABLE_ONEDNN_OPTS=1  oneDNN kernels on non-Intel CPUs too (~2x training)
+    TF_CPP_MIN_LOG_LEVEL=3   TensorFlow's C++ log noise hidden, unless --verbose
+    malloc                   freed memory kept for reuse (~10% of a step)
+    pyfluidsynth             imported once, quietly (it prints on import)
+  patches
+    mido midifiles.Message          speed: bytes checked once per message
+    LSTMBlockCell.call              speed: MatMul cells, on oneDNN
+    BidirectionalLstmEncoder.encode speed: input products hoisted (fast_lstm)
+    Dataset.unbatch                 scoped to Magenta's data.get_dataset: TF >= 2.15
+                                    segfaults on DrumsConverter's empty controls
+    tf_slim.training.train          scoped to Magenta's train(): our hooks,
+                                    summary and checkpoint intervals
+"""
+import contextlib
+import ctypes
+import importlib.metadata
+import io
+import logging
+import os
+import warnings
+
+from drumvae import cli
+
+WRITTEN_AGAINST = {
+    'magenta': '2.1.4',
+    'mido': '1.3.3',
+    'tensorflow': '2.21',
+    'tf-slim': '1.1.0',
+}
+TENSORFLOW_ENVIRONMENT = {
+    # Magenta builds its models with tf.compat.v1 layers, which need Keras 2
+    # (the tf-keras package); TensorFlow >= 2.16 defaults to Keras 3.
+    'TF_USE_LEGACY_KERAS': '1',
+    # oneDNN kernels are on by default only on Intel CPUs; elsewhere the Eigen
+    # MatMul of each LSTM backward step runs 3-4x slower. Same math, another
+    # summation order (BENCHMARKS.md).
+    'TF_ENABLE_ONEDNN_OPTS': '1',
+    # CUDA probing and oneDNN notes, some logged as errors ("oneDNN supports
+    # DT_BOOL only on platforms with AVX-512"); real failures still reach
+    # Python as exceptions. --verbose shows them.
+    'TF_CPP_MIN_LOG_LEVEL': '3',
+}
+
+
+def installed_version(package):
+  """The installed version of `package`, or None."""
+  names = ['tensorflow-cpu', 'tensorflow'] if package == 'tensorflow' else [package]
+  for name in names:
+    try:
+      return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+      pass
+  return None
+
+
+def written_for_installed(package, what, speed_only):
+  """Whether `package` is the version a patch of it was written against.
+
+  If not, one warning line says what happens instead; returns False.
+  """
+  found = installed_version(package)
+  if found and found.startswith(WRITTEN_AGAINST[package]):
+    return True
+  consequence = 'left out (speed only)' if speed_only else 'applied anyway'
+  cli.warning_line(f'{what} was written for {package} {WRITTEN_AGAINST[package]}'
+                   f', found {found}: {consequence}')
+  return False
+
+
+def setup(verbose=False):
+  """The environment, and the patch of mido; cheap (no TensorFlow). Idempotent."""
+  set_environment(verbose)
+  keep_freed_memory_for_reuse()
+  import_fluidsynth_quietly()
+  read_midi_bytes_once()
+
+
+def load_tensorflow(verbose=False, fast_lstms=True):
+  """TensorFlow in graph mode, as Magenta's scripts run it, quietly; then the fast LSTMs.
+
+  Call `setup()` first. `fast_lstms=False` leaves Magenta's LSTMs (and Magenta
+  itself) unimported, for jobs that only read or write TFRecords.
+  """
+  from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
+  absl_logging.set_verbosity(absl_logging.INFO if verbose else absl_logging.ERROR)
+  if not verbose:
+    warnings.filterwarnings('ignore')
+  # TensorFlow logs notes at import through absl's C++ log, before it reads
+  # TF_CPP_MIN_LOG_LEVEL ("All log messages before absl::InitializeLog() ...").
+  with _stderr_silenced(not verbose):
+    import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  tf.get_logger().setLevel(logging.INFO if verbose else logging.ERROR)
+  tf.disable_v2_behavior()
+  if fast_lstms:
+    use_fast_cpu_lstms()
+
+
+def set_environment(verbose=False):
+  """TensorFlow's environment variables; a value the user set is kept."""
+  for name, value in TENSORFLOW_ENVIRONMENT.items():
+    os.environ.setdefault(name, value)
+  if verbose:
+    os.environ['TF_CPP_MIN_LOG_LEVEL'] = '0'  # effective if TF is not loaded yet
+
+
+def check_environment():
+  """ImportError unless `setup()` (or the same variable) came before TensorFlow.
+
+  Without TF_USE_LEGACY_KERAS Magenta fails deep inside graph building.
+  """
+  if os.environ.get('TF_USE_LEGACY_KERAS') != '1':
+    raise ImportError('call drumvae.runtime.setup() before importing configs or '
+                      'TensorFlow (Magenta needs TF_USE_LEGACY_KERAS=1)')
+
+
+def keep_freed_memory_for_reuse():
+  """Makes glibc's malloc keep freed memory instead of giving it back to the OS.
+
+  A training step frees its big tensors, and glibc returns such blocks to the
+  OS at once (munmap; heap trimming). The next step allocates them again and the
+  kernel zero-fills every page anew, about 10% of a step. Kept, they are reused.
+  Set DRUMVAE_KEEP_FREED_MEMORY=0 for glibc's defaults. No-op off glibc.
+  """
+  if os.environ.get('DRUMVAE_KEEP_FREED_MEMORY', '1') == '0':
+    return
+  mallopt = getattr(ctypes.CDLL(None), 'mallopt', None)
+  if mallopt is None:
+    return
+  m_trim_threshold, m_mmap_max = -1, -4  # <malloc.h>
+  mallopt(m_mmap_max, 0)  # every block comes from the heap, none from mmap
+  mallopt(m_trim_threshold, 2**31 - 1)  # and the heap is never trimmed
+
+
+def import_fluidsynth_quietly():
+  """Imports pyfluidsynth with its stdout hidden.
+
+  It prints "'fluidsynth' was found at ..." on import when $CI is set, and
+  pretty_midi and note_seq import it; our scripts' stdout is the list of files
+  they wrote. If it does not load, drumvae.audio says so when audio is asked for.
+  """
+  with contextlib.redirect_stdout(io.StringIO()):
+    try:
+      import fluidsynth  # pylint: disable=g-import-not-at-top,unused-import
+    except (ImportError, OSError):
+      pass
+
+
+@contextlib.contextmanager
+def _stderr_silenced(silence):
+  """Points file descriptor 2 at /dev/null, so C++ logging is hidden too."""
+  if not silence:
+    yield
+    return
+  saved = os.dup(2)
+  devnull = os.open(os.devnull, os.O_WRONLY)
+  os.dup2(devnull, 2)
+  try:
+    yield
+  finally:
+    os.dup2(saved, 2)
+    os.close(saved)
+    os.close(devnull)
+
+
+def read_midi_bytes_once():
+  """mido's file reader builds each Message from the bytes it has checked.
+
+  mido checks every data byte of a channel message, then calls
+  Message.from_bytes, which checks the same bytes again (about 20% of
+  converting a Groove file).
+  """
+  if not written_for_installed('mido', 'the MIDI reading speed-up',
+                               speed_only=True):
+    return
+  import mido  # pylint: disable=g-import-not-at-top
+  from mido.messages import decode  # pylint: disable=g-import-not-at-top
+  from mido.midifiles import midifiles  # pylint: disable=g-import-not-at-top
+
+  class ReaderMessage:  # What mido's file reader calls `Message`.
+    def __new__(cls, *args, **kwargs):
+      return mido.Message(*args, **kwargs)
+
+    @staticmethod
+    def from_bytes(data, time=0):
+      message = mido.Message.__new__(mido.Message)
+      vars(message).update(decode.decode_message(data, time=time, check=False))
+      return message
+
+  midifiles.Message = ReaderMessage
+
+
+def use_fast_cpu_lstms(enabled=True):
+  """Makes LSTMs built from now on take drumvae.fast_lstm's path (or Magenta's).
+
+  Left off on a GPU, where the block op has its own fused CUDA kernel.
+  """
+  from drumvae import fast_lstm  # pylint: disable=g-import-not-at-top  (imports TF)
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  from magenta.contrib import rnn as contrib_rnn  # pylint: disable=g-import-not-at-top
+  from magenta.models.music_vae import lstm_models  # pylint: disable=g-import-not-at-top
+  fast = (enabled and not tf.config.list_physical_devices('GPU') and
+          written_for_installed('magenta', 'the fast CPU LSTMs', speed_only=True))
+  contrib_rnn.LSTMBlockCell.call = (
+      fast_lstm.call_as_matmul if fast else fast_lstm.BLOCK_OP_CALL)
+  lstm_models.BidirectionalLstmEncoder.encode = (
+      fast_lstm.encode_with_hoisted_input_products if fast
+      else fast_lstm.STOCK_ENCODE)
+
+
+@contextlib.contextmanager
+def _patched(owner, name, replacement):
+  original = getattr(owner, name)
+  setattr(owner, name, replacement)
+  try:
+    yield
+  finally:
+    setattr(owner, name, original)
+
+
+def magenta_dataset(config, is_training, cache_dataset=True):
+  """Magenta's `data.get_dataset`, with `Dataset.unbatch()` done by `flat_map`.
+
+  `unbatch()` segfaults on TF >= 2.15 for the zero-width control tensor that
+  DrumsConverter yields (TF 2.9.1 is fine); `flat_map(from_tensor_slices)`
+  yields the same elements.
+  """
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  from magenta.models.music_vae import data  # pylint: disable=g-import-not-at-top
+  written_for_installed('tensorflow', 'the unbatch() work-around',
+                        speed_only=False)
+
+  def unbatch_with_flat_map(dataset):
+    return dataset.flat_map(
+        lambda *rows: tf.data.Dataset.from_tensor_slices(rows))
+
+  with _patched(tf.data.Dataset, 'unbatch', unbatch_with_flat_map):
+    return data.get_dataset(config, is_training=is_training,
+                            cache_dataset=cache_dataset)
+
+
+def magenta_train(train_dir, config, dataset_fn, hooks=(),
+                  save_summaries_steps=100, save_checkpoint_secs=60,
+                  **train_kwargs):
+  """Magenta's `music_vae_train.train()`, with our hooks and intervals.
+
+  Magenta builds its own hook list and calls tf_slim's `train` with a fixed
+  60 s checkpoint interval and no way to pass more; ours are added at that
+  one call. `train_kwargs` go to Magenta's `train()` unchanged (num_steps,
+  checkpoints_to_keep, master, task, ...).
+  """
+  import tf_slim  # pylint: disable=g-import-not-at-top
+  from magenta.models.music_vae import music_vae_train  # pylint: disable=g-import-not-at-top
+  written_for_installed('tf-slim', 'adding hooks to Magenta\'s training loop',
+                        speed_only=False)
+  tf_slim_train = tf_slim.training.train
+
+  def tf_slim_train_with_our_settings(*args, **kwargs):
+    kwargs['hooks'] = list(kwargs.get('hooks') or []) + list(hooks)
+    kwargs['save_summaries_steps'] = save_summaries_steps
+    kwargs['save_checkpoint_secs'] = save_checkpoint_secs
+    return tf_slim_train(*args, **kwargs)
+
+  with _patched(tf_slim.training, 'train', tf_slim_train_with_our_settings):
+    music_vae_train.train(train_dir, config=config, dataset_fn=dataset_fn,
+                          **train_kwargs)

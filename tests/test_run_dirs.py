@@ -1,0 +1,115 @@
+"""What a run dir holds decides what loads from it: its model, its one trainer, its evaluations.
+
+Core tier: the shipped model (copied) and the project's dataset/ stand in for a trained run.
+"""
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from drumvae import run_dir as run_dirs
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+SHIPPED = REPO / 'models' / 'groove_4bar_cpu'
+
+
+def run(script, *args, timeout=300):
+  return subprocess.run([sys.executable, str(REPO / script), *map(str, args)], cwd=REPO,
+                        capture_output=True, text=True, timeout=timeout)
+
+
+def last_line(result):
+  return result.stderr.strip().splitlines()[-1]
+
+
+@pytest.fixture(name='run_dir')
+def fixture_run_dir(tmp_path):
+  """A copy of the shipped model's run dir, to train, evaluate or sample from."""
+  return pathlib.Path(shutil.copytree(SHIPPED, tmp_path / 'run'))
+
+
+def test_same_model_in_other_words_is_accepted(run_dir, tmp_path):
+  """Other order, an alias-free restatement, and a batch size sampling does not use."""
+  result = run('generate.py', f'--run_dir={run_dir}', '--num_outputs=1',
+               '--config=hierdec-drums_4bar_cpu', f'--output_dir={tmp_path / "out"}',
+               '--hparams=dropout_keep_prob=0.9,dec_rnn_size=[64,64],batch_size=3,'
+               'enc_rnn_size=[128,128]')
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert len(list((tmp_path / 'out').glob('*.mid'))) == 1
+
+
+@pytest.mark.parametrize('flags, expected', [
+    (['--hparams=z_size=64'], "sets z_size=64 but {run}'s model has z_size=128"),
+    (['--config=hierdec-drums_4bar_small'],
+     '--config=hierdec-drums_4bar_small but {run} was trained with --config=hierdec-drums_4bar_cpu'),
+])
+def test_another_model_is_refused_naming_what_differs(run_dir, tmp_path, flags, expected):
+  result = run('generate.py', f'--run_dir={run_dir}', f'--output_dir={tmp_path / "out"}', *flags)
+  assert result.returncode == 1 and 'Traceback' not in result.stderr
+  assert expected.format(run=run_dir) in last_line(result)
+  assert not list((tmp_path / 'out').glob('*'))
+
+
+def test_a_second_trainer_is_refused_and_a_killed_one_leaves_no_lock(run_dir, dataset_tfrecord):
+  holder = subprocess.Popen(
+      [sys.executable, '-c', 'import sys, time\nfrom drumvae import run_dir\n'
+       'with run_dir.lock(sys.argv[1]):\n  print("locked", flush=True)\n  time.sleep(600)',
+       str(run_dir)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+  try:
+    assert holder.stdout.readline() == 'locked\n'
+    result = run('train.py', f'--run_dir={run_dir}', f'--examples_path={dataset_tfrecord}',
+                 '--num_steps=13740')
+    assert result.returncode == 1 and 'Traceback' not in result.stderr
+    assert f'--run_dir={run_dir} is in use by -c (pid {holder.pid})' in last_line(result)
+    assert 'model.ckpt-13740.index' not in os.listdir(run_dir / 'train')
+  finally:
+    holder.kill()
+    holder.wait()
+  with run_dirs.lock(str(run_dir)):  # the kernel released the killed holder's lock
+    pass
+
+
+def summary_tags(eval_dir):
+  """The tags of the summaries written so far (a record being written is left out)."""
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  tags = set()
+  for path in eval_dir.glob('events.out.tfevents.*'):
+    try:
+      for event in tf.train.summary_iterator(str(path)):
+        tags.update(value.tag for value in event.summary.value)
+    except tf.errors.DataLossError:
+      pass
+  return tags
+
+
+def test_eval_continuous_evaluates_each_checkpoint_until_stopped(run_dir, dataset_tfrecord):
+  evaluator = subprocess.Popen(
+      [sys.executable, str(REPO / 'train.py'), '--mode=eval', '--eval_continuous',
+       f'--run_dir={run_dir}', f'--examples_path={dataset_tfrecord}', '--eval_num_batches=2',
+       '--eval_dir_suffix=_watch'], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+      text=True)
+  try:
+    deadline = time.monotonic() + 240
+    tags = set()
+    while not {'losses/r_loss', 'metrics/accuracy'} <= tags and time.monotonic() < deadline:
+      assert evaluator.poll() is None, evaluator.stderr.read()[-3000:]
+      time.sleep(2)
+      tags = summary_tags(run_dir / 'eval_watch')
+    assert {'losses/r_loss', 'metrics/accuracy'} <= tags, tags
+    time.sleep(3)
+    assert evaluator.poll() is None  # still watching for the next checkpoint
+  finally:
+    evaluator.send_signal(signal.SIGTERM)
+    evaluator.wait(timeout=60)
+
+
+def test_eval_continuous_needs_a_batch_count(run_dir, dataset_tfrecord):
+  result = run('train.py', '--mode=eval', '--eval_continuous', f'--run_dir={run_dir}',
+               f'--examples_path={dataset_tfrecord}')
+  assert result.returncode == 1
+  assert last_line(result) == 'train.py: error: --eval_continuous needs --eval_num_batches'
