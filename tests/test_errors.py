@@ -5,10 +5,11 @@ status, that the last line of stderr is `<script>: error: ...` naming the flag
 or file at fault, and that no traceback is shown. Most cases fail before
 TensorFlow is imported (well under a second) or right after (~10 s of CPU).
 
-Training runs twice in all, both into one run directory, with the flat config
-(its graph builds in ~10 s; the hierarchical ones take ~60 s): the first run is
-killed with SIGKILL once a checkpoint past step 0 is saved, the second resumes
-from that checkpoint and is stopped with SIGTERM. The shape-mismatch and eval
+Training runs twice in all, on the project's dataset/ (no Groove needed), into one
+run directory with the flat config (its graph builds in ~10 s; the hierarchical
+ones take ~60 s): the first run saves a checkpoint every few seconds
+(--save_checkpoint_secs) and is killed with SIGKILL soon after one past step 0,
+the second resumes from that checkpoint and is stopped with SIGTERM. The shape-mismatch and eval
 cases reuse that run directory.
 """
 import os
@@ -281,9 +282,9 @@ def test_train_fails_fast_on_bad_examples(case, expected, converted, tmp_path):
   assert not (tmp_path / 'run' / 'train').exists()
 
 
-def test_train_rejects_malformed_hparams(converted, tmp_path):
+def test_train_rejects_malformed_hparams(dataset_tfrecord, tmp_path):
   assert_error(run('train.py', f'--config={CONFIG}', f'--run_dir={tmp_path}',
-                   f'--examples_path={converted["train"]}', '--hparams=enc_rnn_size=[16'),
+                   f'--examples_path={dataset_tfrecord}', '--hparams=enc_rnn_size=[16'),
                'train.py', "--hparams='enc_rnn_size=[16' is not valid")
 
 
@@ -292,9 +293,9 @@ def test_train_flag_conflict_is_one_line(tmp_path):
                'train.py', '--examples_path and --tfds_name cannot both be set')
 
 
-def test_eval_without_checkpoint(converted, tmp_path):
+def test_eval_without_checkpoint(dataset_tfrecord, tmp_path):
   assert_error(run('train.py', '--mode=eval', f'--config={CONFIG}', f'--run_dir={tmp_path}',
-                   f'--examples_path={converted["train"]}'),
+                   f'--examples_path={dataset_tfrecord}'),
                'train.py', f'--run_dir={tmp_path} has no checkpoint')
 
 
@@ -302,11 +303,11 @@ def test_eval_without_checkpoint(converted, tmp_path):
 
 
 @pytest.fixture(scope='module')
-def killed_run(converted, tmp_path_factory):
+def killed_run(dataset_tfrecord, tmp_path_factory):
   """A run killed with SIGKILL soon after its first checkpoint past step 0."""
   run_dir = tmp_path_factory.mktemp('run')
   training = Background('train.py', f'--config={CONFIG}', f'--run_dir={run_dir}',
-                        f'--examples_path={converted["train"]}', f'--hparams={TINY}',
+                        f'--examples_path={dataset_tfrecord}', f'--hparams={TINY}',
                         '--num_steps=100000', '--progress_secs=0',
                         f'--save_checkpoint_secs={CHECKPOINT_SECS}',
                         log_path=tmp_path_factory.mktemp('logs') / 'killed_run.stderr')
@@ -328,11 +329,11 @@ def killed_run(converted, tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def resumed_run(killed_run, converted, tmp_path_factory):
+def resumed_run(killed_run, dataset_tfrecord, tmp_path_factory):
   """The same command rerun (config and hparams come from run.json), stopped with SIGTERM."""
   run_dir = killed_run['run_dir']
   training = Background('train.py', f'--run_dir={run_dir}',
-                        f'--examples_path={converted["train"]}', '--num_steps=100000',
+                        f'--examples_path={dataset_tfrecord}', '--num_steps=100000',
                         '--progress_secs=0',
                         log_path=tmp_path_factory.mktemp('logs') / 'resumed_run.stderr')
   try:

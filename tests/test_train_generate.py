@@ -1,6 +1,8 @@
-"""End to end: real Groove MIDI -> tfrecord -> a few training steps -> MIDI out.
+"""End to end: the project's own drum MIDI -> tfrecord -> a few training steps -> MIDI out.
 
-Every script runs as a user runs it (a subprocess); models use tiny --hparams.
+Every script runs as a user runs it (a subprocess); models use tiny --hparams. Core tier:
+dataset/grooves only, no Groove download. (hierdec-drums_4bar_large with tiny hparams
+would be the small model again: tests/test_configs.py checks its sizes.)
 """
 import json
 import os
@@ -19,8 +21,10 @@ TINY = 'batch_size=4,z_size=8,enc_rnn_size=[16],dec_rnn_size=[16,16]'
 # The pitch DrumsConverter writes for each of its 9 drum classes.
 DRUM_CLASS_PITCHES = {
     pitches[0] for pitches in drums_encoder_decoder.DEFAULT_DRUM_TYPE_PITCHES}
-CONFIGS = ['flat-drums_4bar', 'hierdec-drums_4bar_small',
-           'hierdec-drums_4bar_large']
+CONFIGS = ['flat-drums_4bar', 'hierdec-drums_4bar_small']
+GROOVES = os.path.join(REPO, 'dataset', 'grooves')
+LONG_GROOVE = os.path.join(GROOVES, 'funk_1_100bpm.mid')  # a whole performance, 8+ bars
+SHORT_GROOVE = os.path.join(GROOVES, 'bossa_0_124bpm.mid')
 
 
 def run_script(script, *args):
@@ -37,21 +41,11 @@ def checkpoint_steps(run_dir):
                 for name in os.listdir(train_dir) if name.endswith('.index'))
 
 
-def long_groove_file(groove_dir):
-  """A whole performance, many bars long."""
-  return os.path.join(groove_dir,
-                      'drummer1/session1/102_funk_95_beat_4-4.mid')  # 3.7 minutes
-
-
 @pytest.fixture(scope='module')
-def examples_path(groove_dir, tmp_path_factory):
-  """A tfrecord of 20 real Groove performances, made by make_tfrecord.py."""
-  midi_dir = tmp_path_factory.mktemp('midi')
-  session = os.path.join(groove_dir, 'drummer1', 'session1')
-  for name in sorted(os.listdir(session))[:20]:
-    os.symlink(os.path.join(session, name), midi_dir / name)
-  output = tmp_path_factory.mktemp('data') / 'groove20.tfrecord'
-  result = run_script('make_tfrecord.py', f'--input_dir={midi_dir}',
+def examples_path(tmp_path_factory):
+  """A tfrecord of dataset/grooves' 54 performances, made by make_tfrecord.py."""
+  output = tmp_path_factory.mktemp('data') / 'grooves.tfrecord'
+  result = run_script('make_tfrecord.py', f'--input_dir={GROOVES}',
                       f'--output_file={output}')
   assert result.returncode == 0, result.stderr
   return str(output)
@@ -109,10 +103,11 @@ def assert_4bar_drum_midi(path):
 
 @pytest.mark.parametrize('config', ['flat-drums_4bar', 'hierdec-drums_4bar'])
 def test_sample_writes_4bar_drum_midi(trained_runs, tmp_path, config):
+  """The tutorial's name hierdec-drums_4bar is an alias of the small run's config."""
   run_dir, _ = trained_runs['hierdec-drums_4bar_small' if config.startswith(
       'hierdec') else config]
-  result = run_script('generate.py', f'--run_dir={run_dir}', '--mode=sample',
-                      '--num_outputs=3', f'--output_dir={tmp_path}',
+  result = run_script('generate.py', f'--run_dir={run_dir}', f'--config={config}',
+                      '--mode=sample', '--num_outputs=3', f'--output_dir={tmp_path}',
                       '--temperature=1.0')
   assert result.returncode == 0, result.stderr[-3000:]
   paths = result.stdout.split()
@@ -122,15 +117,11 @@ def test_sample_writes_4bar_drum_midi(trained_runs, tmp_path, config):
     assert_4bar_drum_midi(path)
 
 
-def test_interpolate_cuts_whole_performance_to_4_bars(trained_runs, groove_dir,
-                                                      tmp_path):
+def test_interpolate_cuts_whole_performance_to_4_bars(trained_runs, tmp_path):
   run_dir, _ = trained_runs['flat-drums_4bar']
-  performance = long_groove_file(groove_dir)
-  short_groove = os.path.join(groove_dir,
-                              'drummer1/session1/145_latin-brazilian-baiao_95_beat_4-4.mid')
   args = [f'--run_dir={run_dir}', '--mode=interpolate', '--num_outputs=4',
-          f'--input_midi_1={performance}', '--start_bar_1=9',
-          f'--input_midi_2={short_groove}', f'--output_dir={tmp_path}']
+          f'--input_midi_1={LONG_GROOVE}', '--start_bar_1=5',
+          f'--input_midi_2={SHORT_GROOVE}', f'--output_dir={tmp_path}']
   first = run_script('generate.py', *args)
   assert first.returncode == 0, first.stderr[-3000:]
   second = run_script('generate.py', *args)  # same second: new names
@@ -141,13 +132,11 @@ def test_interpolate_cuts_whole_performance_to_4_bars(trained_runs, groove_dir,
     assert_4bar_drum_midi(path)
 
 
-def test_start_bar_past_the_end_is_one_line_error(trained_runs, groove_dir,
-                                                  tmp_path):
+def test_start_bar_past_the_end_is_one_line_error(trained_runs, tmp_path):
   run_dir, _ = trained_runs['flat-drums_4bar']
-  performance = long_groove_file(groove_dir)
   result = run_script('generate.py', f'--run_dir={run_dir}',
-                      '--mode=interpolate', f'--input_midi_1={performance}',
-                      f'--input_midi_2={performance}', '--start_bar_2=999',
+                      '--mode=interpolate', f'--input_midi_1={LONG_GROOVE}',
+                      f'--input_midi_2={LONG_GROOVE}', '--start_bar_2=999',
                       f'--output_dir={tmp_path}')
   assert result.returncode == 1
   assert result.stderr.strip().splitlines()[-1].startswith(
@@ -225,7 +214,7 @@ def test_compare_runs_table_and_loss_picture(evaluated_run, tmp_path):
 
 
 def test_compare_runs_without_eval_is_one_line_error(trained_runs):
-  run_dir, _ = trained_runs['hierdec-drums_4bar_large']
+  run_dir, _ = trained_runs['flat-drums_4bar']
   result = run_script('compare_runs.py', f'--run_dirs={run_dir}')
   assert result.returncode == 1
   assert result.stderr.strip().endswith(
