@@ -16,7 +16,7 @@ Importing this module adds the configs below to
 """
 import copy
 
-from drumvae import run_dir as run_dirs
+from drumvae import run_dirs
 from drumvae.midi import BARS, STEPS_PER_BAR, STEPS_PER_QUARTER
 from drumvae import runtime
 from drumvae.cli import UserError

@@ -9,7 +9,7 @@ generate.py and train.py --mode=eval take as --run_dir.
 from absl import flags
 
 from drumvae import cli
-from drumvae import run_dir as run_dirs
+from drumvae import run_dirs
 from drumvae import runtime
 
 FLAGS = flags.FLAGS
@@ -25,7 +25,7 @@ def main(argv):
   runtime.setup(FLAGS.verbose)
   run_dirs.check_has_checkpoint(FLAGS.run_dir)
   runtime.load_tensorflow(FLAGS.verbose)
-  from drumvae import export  # pylint: disable=g-import-not-at-top
+  from drumvae import export  # imports TensorFlow and Magenta: after the checks
   print(export.export_run(FLAGS.run_dir, FLAGS.output_dir))
 
 

@@ -14,7 +14,7 @@ from absl import flags
 from drumvae import cli
 from drumvae import files
 from drumvae import midi
-from drumvae import run_dir as run_dirs
+from drumvae import run_dirs
 from drumvae import runtime
 
 FLAGS = flags.FLAGS
@@ -101,7 +101,7 @@ def main(argv):
     midi.read_drum_file(FLAGS.input_midi_2, 'input_midi_2')
   files.check_writable_dir(FLAGS.output_dir, 'output_dir')
   runtime.load_tensorflow(FLAGS.verbose)  # ~10 s, so after the cheap checks
-  from drumvae import generation  # pylint: disable=g-import-not-at-top
+  from drumvae import generation  # imports TensorFlow and Magenta: after the checks
   generation.generate(cli.options_from_flags(generation.Options))
 
 

@@ -52,7 +52,7 @@ def main(argv):
   del argv  # cli.run refuses extra arguments
   runtime.setup(FLAGS.verbose)
   runtime.load_tensorflow(FLAGS.verbose, fast_lstms=False)  # it writes the TFRecords
-  from drumvae import conversion  # pylint: disable=g-import-not-at-top
+  from drumvae import conversion  # imports TensorFlow and Magenta: after the checks
   print(conversion.convert(cli.options_from_flags(conversion.Options)).report())
 
 

@@ -13,7 +13,7 @@ import os
 from absl import flags
 
 from drumvae import cli
-from drumvae import run_dir as run_dirs
+from drumvae import run_dirs
 from drumvae import runtime
 
 FLAGS = flags.FLAGS
@@ -141,7 +141,7 @@ def main(argv):
   if FLAGS.mode == 'eval' and not FLAGS.eval_continuous:
     run_dirs.check_has_checkpoint(os.path.expanduser(FLAGS.run_dir))
   runtime.load_tensorflow(FLAGS.verbose)  # ~10 s, so after the cheap checks
-  from drumvae import training  # pylint: disable=g-import-not-at-top
+  from drumvae import training  # imports TensorFlow and Magenta: after the checks
   training.run(cli.options_from_flags(training.Options))
 
 

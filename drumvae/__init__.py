@@ -8,6 +8,6 @@ Job modules (a script's one call; each takes an Options object):
 Shared pieces:
   runtime        -- every environment setting and patch of Magenta/TF/mido, applied by setup()
   cli            -- one-line errors, --verbose, exit codes, options from flags
-  run_dir        -- what train.py records in a run directory, and its lock
+  run_dirs       -- what train.py records in a run directory, and its lock
   dataset, evaluation, groove_metrics, fast_lstm, hooks, midi, audio, drum_grid, files, export
 """

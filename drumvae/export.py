@@ -8,7 +8,7 @@ works as --run_dir for generate.py and train.py --mode=eval.
 import os
 import shutil
 
-from drumvae import run_dir as run_dir_lib
+from drumvae import run_dirs
 from drumvae.cli import UserError
 
 import tensorflow.compat.v1 as tf
@@ -29,13 +29,13 @@ def export_run(run_dir, output_dir):
 
   Returns the checkpoint prefix written.
   """
-  checkpoint = run_dir_lib.latest_checkpoint(run_dir)
+  checkpoint = run_dirs.latest_checkpoint(run_dir)
   if os.path.exists(output_dir):
     raise UserError(f'--output_dir={output_dir} exists; choose a new one')
   variables = model_variables(checkpoint)
   staging = output_dir.rstrip('/') + '.partial'
   shutil.rmtree(staging, ignore_errors=True)
-  os.makedirs(run_dir_lib.train_dir(staging))
+  os.makedirs(run_dirs.train_dir(staging))
   with tf.Graph().as_default():
     saved = [tf.Variable(value, name=name.split(':')[0])
              for name, value in sorted(variables.items())]
@@ -43,14 +43,14 @@ def export_run(run_dir, output_dir):
                            save_relative_paths=True)
     with tf.Session() as session:
       session.run(tf.global_variables_initializer())
-      saver.save(session, os.path.join(run_dir_lib.train_dir(staging),
+      saver.save(session, os.path.join(run_dirs.train_dir(staging),
                                        os.path.basename(checkpoint)),
                  write_meta_graph=False)
-  shutil.copy(os.path.join(run_dir, run_dir_lib.RUN_FILE), staging)
+  shutil.copy(os.path.join(run_dir, run_dirs.RUN_FILE), staging)
   metrics = os.path.join(run_dir, 'eval', 'metrics.json')
   if os.path.isfile(metrics):
     os.makedirs(os.path.join(staging, 'eval'))
     shutil.copy(metrics, os.path.join(staging, 'eval'))
   os.rename(staging, output_dir)
-  return os.path.join(run_dir_lib.train_dir(output_dir),
+  return os.path.join(run_dirs.train_dir(output_dir),
                       os.path.basename(checkpoint))

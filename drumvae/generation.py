@@ -16,7 +16,7 @@ from drumvae import drum_grid
 from drumvae import files
 from drumvae import midi
 from drumvae import render
-from drumvae import run_dir as run_dirs
+from drumvae import run_dirs
 from drumvae.cli import UserError
 
 import note_seq

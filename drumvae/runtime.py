@@ -9,9 +9,9 @@ compatibility patch is applied with a warning, so an upgrade shows up at once.
 
   environment (before TensorFlow loads)
     TF_USE_LEGACY_KERAS=1    Magenta's tf.compat.v1 layers need Keras 2 (tf-keras)
-    TF_ENABLE_ONEDNN_OPTS=1  oneDNN kernels on non-Intel CPUs too (~2x training)
+    TF_ENABLE_ONEDNN_OPTS=1  oneDNN kernels on every CPU (faster LSTM training)
     TF_CPP_MIN_LOG_LEVEL=3   TensorFlow's C++ log noise hidden, unless --verbose
-    malloc                   freed memory kept for reuse (~10% of a step)
+    malloc                   freed memory kept for reuse, not zero-filled anew
     pyfluidsynth             imported once, quietly (it prints on import)
   patches
     mido midifiles.Message          speed: bytes checked once per message
@@ -42,9 +42,9 @@ TENSORFLOW_ENVIRONMENT = {
     # Magenta builds its models with tf.compat.v1 layers, which need Keras 2
     # (the tf-keras package); TensorFlow >= 2.16 defaults to Keras 3.
     'TF_USE_LEGACY_KERAS': '1',
-    # oneDNN kernels are on by default only on Intel CPUs; elsewhere the Eigen
-    # MatMul of each LSTM backward step runs 3-4x slower. Same math, another
-    # summation order (BENCHMARKS.md).
+    # Whether TensorFlow turns oneDNN on by itself depends on the CPU; without
+    # it the Eigen MatMul of each LSTM backward step is much slower. Same math,
+    # another summation order (README: Speed; BENCHMARKS.md).
     'TF_ENABLE_ONEDNN_OPTS': '1',
     # CUDA probing and oneDNN notes, some logged as errors ("oneDNN supports
     # DT_BOOL only on platforms with AVX-512"); real failures still reach
@@ -129,7 +129,7 @@ def keep_freed_memory_for_reuse():
 
   A training step frees its big tensors, and glibc returns such blocks to the
   OS at once (munmap; heap trimming). The next step allocates them again and the
-  kernel zero-fills every page anew, about 10% of a step. Kept, they are reused.
+  kernel zero-fills every page anew (README: Speed). Kept, they are reused.
   Set DRUMVAE_KEEP_FREED_MEMORY=0 for glibc's defaults. No-op off glibc.
   """
   if os.environ.get('DRUMVAE_KEEP_FREED_MEMORY', '1') == '0':
@@ -177,8 +177,7 @@ def read_midi_bytes_once():
   """mido's file reader builds each Message from the bytes it has checked.
 
   mido checks every data byte of a channel message, then calls
-  Message.from_bytes, which checks the same bytes again (about 20% of
-  converting a Groove file).
+  Message.from_bytes, which checks the same bytes again.
   """
   if not written_for_installed('mido', 'the MIDI reading speed-up',
                                speed_only=True):

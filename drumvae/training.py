@@ -14,7 +14,7 @@ import configs
 from drumvae import dataset
 from drumvae import evaluation
 from drumvae import hooks
-from drumvae import run_dir as run_dirs
+from drumvae import run_dirs
 from drumvae import runtime
 from drumvae.cli import UserError
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from drumvae import run_dir as run_dirs
+from drumvae import run_dirs
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SHIPPED = REPO / 'models' / 'groove_4bar_cpu'
@@ -57,8 +57,8 @@ def test_another_model_is_refused_naming_what_differs(run_dir, tmp_path, flags, 
 
 def test_a_second_trainer_is_refused_and_a_killed_one_leaves_no_lock(run_dir, dataset_tfrecord):
   holder = subprocess.Popen(
-      [sys.executable, '-c', 'import sys, time\nfrom drumvae import run_dir\n'
-       'with run_dir.lock(sys.argv[1]):\n  print("locked", flush=True)\n  time.sleep(600)',
+      [sys.executable, '-c', 'import sys, time\nfrom drumvae import run_dirs\n'
+       'with run_dirs.lock(sys.argv[1]):\n  print("locked", flush=True)\n  time.sleep(600)',
        str(run_dir)], cwd=REPO, stdout=subprocess.PIPE, text=True)
   try:
     assert holder.stdout.readline() == 'locked\n'

@@ -25,7 +25,7 @@ def test_importing_the_package_has_no_side_effects():
       'import mido.midifiles.midifiles as midifiles\n'
       'original_reader_message = midifiles.Message\n'
       'import drumvae\n'
-      'from drumvae import cli, files, groove_metrics, midi, render, run_dir, runtime\n'
+      'from drumvae import cli, files, groove_metrics, midi, render, run_dirs, runtime\n'
       'print(json.dumps({"environment": sorted(set(os.environ) & set(runtime.TENSORFLOW_ENVIRONMENT)),\n'
       '                  "modules": sorted(m for m in ("tensorflow", "magenta", "fluidsynth")\n'
       '                                    if m in sys.modules),\n'
