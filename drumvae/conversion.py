@@ -21,6 +21,7 @@ import time
 from typing import Iterable, Iterator, Optional
 
 from drumvae import cli
+from drumvae import files
 from drumvae import midi
 from drumvae import runtime
 
@@ -93,7 +94,7 @@ def convert_directory(input_dir: str, output_file: str, recursive: bool = False,
   split_by_file = read_splits(split_csv) if split_csv else None
   outputs = output_paths(output_file, split_by_file)
   num_workers = min(num_workers or available_cpus(), len(relative_paths))
-  with atomic_outputs(outputs.values()) as temp_paths, \
+  with files.replaced_atomically(outputs.values(), 'output_file') as temp_paths, \
        converted_files(input_dir, relative_paths, num_workers) as results:
     temp_path_by_split = {split: temp_paths[path] for split, path in outputs.items()}
     counts, skipped = write_records(results, temp_path_by_split, split_by_file,
@@ -165,40 +166,6 @@ def available_cpus() -> int:
   if hasattr(os, 'sched_getaffinity'):
     return len(os.sched_getaffinity(0))
   return os.cpu_count() or 1
-
-
-@contextlib.contextmanager
-def atomic_outputs(paths: Iterable[str]) -> Iterator[dict[str, str]]:
-  """Yields a temporary path beside each output path, each already created.
-
-  On success the temporary files replace the outputs; on failure they are
-  deleted and the outputs are left as they were.
-  """
-  temp_paths = {}
-  try:
-    for path in paths:
-      directory, name = os.path.split(path)
-      temp_paths[path] = os.path.join(directory, f'.{name}.{os.getpid()}.partial')
-      _create_empty(temp_paths[path], path)
-    yield temp_paths
-    for path, temp_path in temp_paths.items():
-      os.replace(temp_path, path)
-  finally:
-    for temp_path in temp_paths.values():
-      if os.path.exists(temp_path):
-        os.remove(temp_path)
-
-
-def _create_empty(temp_path: str, output_path: str) -> None:
-  """Creates `temp_path`, raising a UserError that names `output_path`."""
-  if os.path.isdir(output_path):
-    raise cli.UserError(f'--output_file: {output_path} is a directory')
-  try:
-    os.makedirs(os.path.dirname(output_path) or '.', exist_ok=True)
-    with open(temp_path, 'wb'):
-      pass
-  except OSError as e:
-    raise cli.UserError(f'--output_file: cannot write {output_path}: {e.strerror}') from e
 
 
 @contextlib.contextmanager

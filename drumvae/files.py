@@ -1,4 +1,5 @@
-"""Writing output files safely: never half-written, never over an earlier file."""
+"""Writing output files safely: never half-written; new files never over an earlier one."""
+import contextlib
 import json
 import os
 import tempfile
@@ -49,15 +50,42 @@ def check_writable_dir(path, flag_name):
                     f'({e.strerror or e}); choose another directory') from None
 
 
+@contextlib.contextmanager
+def replaced_atomically(paths, flag_name=''):
+  """Yields {path: a temporary path beside it}, each file already created.
+
+  On success each temporary file replaces its path at once (os.replace); on
+  failure all are deleted and the paths are left as they were, so no reader
+  ever sees half a file. An output that cannot be written is a UserError,
+  naming --flag_name if given.
+  """
+  prefix = f'--{flag_name}: ' if flag_name else ''
+  temp_paths = {}
+  try:
+    for path in paths:
+      directory, name = os.path.split(path)
+      temp_paths[path] = os.path.join(directory, f'.{name}.{os.getpid()}.partial')
+      if os.path.isdir(path):
+        raise UserError(f'{prefix}{path} is a directory')
+      try:
+        os.makedirs(directory or '.', exist_ok=True)
+        with open(temp_paths[path], 'wb'):
+          pass
+      except OSError as e:
+        raise UserError(f'{prefix}cannot write {path}: {e.strerror}') from e
+    yield temp_paths
+    for path, temp_path in temp_paths.items():
+      os.replace(temp_path, path)
+  finally:
+    for temp_path in temp_paths.values():
+      if os.path.exists(temp_path):
+        os.remove(temp_path)
+
+
 def write_json(path, record):
   """Writes `record` as JSON, replacing `path` atomically (never half a file)."""
-  directory = os.path.dirname(path) or '.'
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp_path = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.json')
-  with os.fdopen(fd, 'w') as f:
+  with replaced_atomically([path]) as temp_paths, open(temp_paths[path], 'w') as f:
     json.dump(record, f, indent=2, sort_keys=True)
-  os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes it owner-only
-  os.replace(tmp_path, path)
   return path
 
 
