@@ -5,7 +5,8 @@
 # make notebook  -- set up, then open 4bar_drums.ipynb in Jupyter Notebook with
 #                   the project's environment as its kernel (installs Jupyter
 #                   from requirements-notebook.txt the first time)
-# make test      -- set up, then run the test suite (two test files at a time:
+# make beam      -- set up, then add Apache Beam (make_tfrecord.py --runner=...)
+# make test      -- set up, add Apache Beam, then run the test suite (two test files at a time:
 #                   most of the time goes to single-threaded TF graph building)
 PY := .venv/bin/python
 INTERPOLATE_FROM := dataset/grooves/rock_0_96bpm.mid
@@ -14,7 +15,7 @@ INTERPOLATE_TO   := dataset/grooves/funk_0_92bpm.mid
 # shipped model trained 13,738 steps of it on Groove (see TRAINING.md).
 TRAIN_STEPS := 300
 
-.PHONY: setup demo train notebook test
+.PHONY: setup demo train notebook beam test
 setup:
 	bash setup.sh
 
@@ -34,5 +35,8 @@ notebook: setup
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-notebook.txt
 	.venv/bin/jupyter notebook 4bar_drums.ipynb $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
-test: setup
+beam: setup
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-beam.txt
+
+test: beam
 	$(PY) -m pytest -q -n 2 --dist loadfile tests

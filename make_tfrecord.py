@@ -44,6 +44,17 @@ flags.DEFINE_string(
     'CSV file with a midi_filename column (paths relative to --input_dir) and '
     'a split column, such as the Groove MIDI Dataset\'s info.csv: writes one '
     'TFRecord per split, and skips MIDI files that the CSV does not list.')
+flags.DEFINE_string(
+    'runner', None,
+    '(added) Run the conversion as an Apache Beam pipeline on this runner, e.g. '
+    'DirectRunner (--num_workers processes on this machine), DataflowRunner, '
+    'FlinkRunner, SparkRunner. Outputs are then Beam\'s shards, '
+    'OUTPUT_FILE-00000-of-0000N, which train.py reads as '
+    '--examples_path=\'OUTPUT_FILE-*\'. Default: the local converter.')
+flags.DEFINE_string(
+    'beam_options', '',
+    '(added) More Beam pipeline options, as one string, e.g. "--project=P '
+    '--region=R --temp_location=gs://B/tmp" for DataflowRunner.')
 flags.mark_flags_as_required(['input_dir', 'output_file'])
 
 FLAGS = flags.FLAGS

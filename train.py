@@ -8,6 +8,7 @@ command again resumes from the last checkpoint. The config name and --hparams
 are recorded in RUN_DIR/run.json, so generate.py needs only --run_dir.
 The flags are those of Magenta's music_vae_train, plus a few marked (added).
 """
+import glob
 import os
 
 from absl import flags
@@ -35,7 +36,8 @@ flags.DEFINE_enum(
     **_OVERRIDABLE)
 flags.DEFINE_string(
     'examples_path', None,
-    'Path to a TFRecord file of NoteSequences (made by make_tfrecord.py).',
+    'Path to a TFRecord file of NoteSequences (made by make_tfrecord.py), or '
+    'a glob of its shards, e.g. \'data/groove-train.tfrecord-*\'.',
     **_OVERRIDABLE)
 flags.DEFINE_string(
     'tfds_name', None,
@@ -131,7 +133,8 @@ flags.register_multi_flags_validator(
     lambda f: not (f['examples_path'] and f['tfds_name']),
     message='--examples_path and --tfds_name cannot both be set')
 flags.register_validator(
-    'examples_path', lambda path: not path or os.path.isfile(os.path.expanduser(path)),
+    'examples_path',
+    lambda path: not path or glob.glob(os.path.expanduser(path)),
     message='no such file (make one with make_tfrecord.py)')
 
 

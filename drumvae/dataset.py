@@ -9,6 +9,7 @@ same as Magenta's `data.get_dataset` yields (tests/test_dataset.py checks it).
 """
 import copy
 import dataclasses
+import glob
 import os
 
 import numpy as np
@@ -41,16 +42,24 @@ class Examples:
                     self.num_sequences, self.sequence_ids[indices])
 
 
+def examples_files(examples_path):
+  """The tfrecord files of --examples_path: a file, or a glob such as Beam's 'OUT-*'."""
+  return sorted(glob.glob(examples_path)) if glob.has_magic(examples_path) else (
+      [examples_path] if os.path.isfile(examples_path) else [])
+
+
 def read_note_sequences(examples_path):
-  """Yields the NoteSequences of a tfrecord; UserError if it is not one."""
+  """Yields the NoteSequences of a tfrecord (or its shards); UserError if it is not one."""
   import note_seq  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  if not os.path.isfile(examples_path):
+  paths = examples_files(examples_path)
+  if not paths:
     raise UserError(f'--examples_path={examples_path}: no such file '
                     '(make one with make_tfrecord.py)')
   try:
-    for record in tf.compat.v1.io.tf_record_iterator(examples_path):
-      yield note_seq.NoteSequence.FromString(record)
+    for path in paths:
+      for record in tf.compat.v1.io.tf_record_iterator(path):
+        yield note_seq.NoteSequence.FromString(record)
   except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
     raise UserError(f'--examples_path={examples_path} is not a readable '
                     f'tfrecord: {e.message.splitlines()[0]}') from None

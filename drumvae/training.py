@@ -134,7 +134,7 @@ def evaluate(options):
                              config.hparams.batch_size)
   train_path = (run_dirs.read_run(options.run_dir) or {}).get('examples_path')
   train_examples = None
-  if train_path and os.path.isfile(train_path):
+  if train_path and dataset.examples_files(train_path):
     train_examples = dataset.convert_examples(
         train_path, config.data_converter, 'eval', 'all')
   print(f'evaluating {checkpoint} on {len(examples)} 4-bar windows of '

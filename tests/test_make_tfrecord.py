@@ -14,6 +14,7 @@ import tensorflow as tf
 from drumvae import cli
 from drumvae import midi
 from drumvae import conversion
+from drumvae import midi_corpus
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 GROOVE_SPLIT_SIZES = {'train': 897, 'validation': 124, 'test': 129}
@@ -101,7 +102,7 @@ def test_split_csv_writes_one_file_per_split_and_skips_unlisted(groove_subset, t
   shutil.copy(subset / rows[0]['midi_filename'], subset / 'unlisted.mid')
   summary = conversion.convert_directory(str(subset), str(tmp_path / 'g.tfrecord'), recursive=True,
                                             num_workers=IN_PROCESS, split_csv=str(subset / 'info.csv'))
-  assert summary.skipped == {conversion.NOT_IN_SPLIT_CSV: ['unlisted.mid']}
+  assert summary.skipped == {midi_corpus.NOT_IN_SPLIT_CSV: ['unlisted.mid']}
   for split in GROOVE_SPLIT_SIZES:
     filenames = {s.filename for s in read_records(tmp_path / f'g-{split}.tfrecord')}
     assert filenames == {row['midi_filename'] for row in rows if row['split'] == split}
@@ -110,11 +111,11 @@ def test_split_csv_writes_one_file_per_split_and_skips_unlisted(groove_subset, t
 
 def test_groove_info_csv_puts_every_file_in_a_split_897_124_129(groove_dir):
   """The split logic on the full dataset, without converting it all (~45 CPU-seconds)."""
-  split_by_file = conversion.read_splits(str(groove_dir / 'info.csv'))
-  found = conversion.find_midi_files(str(groove_dir), recursive=True)
-  assert collections.Counter(conversion.split_of(path, split_by_file) for path in found) == \
+  split_by_file = midi_corpus.read_splits(str(groove_dir / 'info.csv'))
+  found = midi_corpus.find_midi_files(str(groove_dir), recursive=True)
+  assert collections.Counter(midi_corpus.split_of(path, split_by_file) for path in found) == \
       GROOVE_SPLIT_SIZES
-  assert conversion.output_paths('d/g.tfrecord', split_by_file) == {
+  assert midi_corpus.output_paths('d/g.tfrecord', split_by_file) == {
       split: f'd/g-{split}.tfrecord' for split in GROOVE_SPLIT_SIZES}
 
 
