@@ -250,12 +250,12 @@ def magenta_dataset(config, is_training, cache_dataset=True):
 
 def magenta_train(train_dir, config, dataset_fn, hooks=(),
                   save_summaries_steps=100, save_checkpoint_secs=60,
-                  **train_kwargs):
+                  session_config=None, **train_kwargs):
   """Magenta's `music_vae_train.train()`, with our hooks and intervals.
 
   Magenta builds its own hook list and calls tf_slim's `train` with a fixed
-  60 s checkpoint interval and no way to pass more; ours are added at that
-  one call. `train_kwargs` go to Magenta's `train()` unchanged (num_steps,
+  60 s checkpoint interval, no session config and no way to pass more; ours
+  are added at that one call. `train_kwargs` go to Magenta's `train()` unchanged (num_steps,
   checkpoints_to_keep, master, task, ...).
   """
   import tf_slim  # pylint: disable=g-import-not-at-top
@@ -268,6 +268,8 @@ def magenta_train(train_dir, config, dataset_fn, hooks=(),
     kwargs['hooks'] = list(kwargs.get('hooks') or []) + list(hooks)
     kwargs['save_summaries_steps'] = save_summaries_steps
     kwargs['save_checkpoint_secs'] = save_checkpoint_secs
+    if session_config is not None:
+      kwargs['config'] = session_config
     return tf_slim_train(*args, **kwargs)
 
   with _patched(tf_slim.training, 'train', tf_slim_train_with_our_settings):

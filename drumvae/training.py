@@ -12,6 +12,7 @@ from typing import Optional
 
 import configs
 from drumvae import dataset
+from drumvae import distributed
 from drumvae import evaluation
 from drumvae import hooks
 from drumvae import run_dirs
@@ -67,29 +68,44 @@ class Options:
 def run(options):
   """Trains, or evaluates once, or evaluates continuously, as `options` say.
 
-  Returns the train dir, or the metrics written by a one-shot evaluation.
+  With TF_CONFIG set, training joins that cluster (a ps process serves until
+  stopped). Returns the train dir, or the metrics of a one-shot evaluation.
   """
   if options.mode == 'train':
-    return train(options)
+    task = distributed.task_from_environment()
+    if task and task.job == 'ps':
+      return distributed.serve_parameters(task)
+    return train(options, task)
   if options.eval_continuous:
     return evaluate_continuously(options)
   return evaluate(options)
 
 
-def train(options):
+def train(options, task=None):
   """Trains into RUN_DIR/train, resuming from its last checkpoint if any.
 
-  One trainer at a time per run dir (the chief, task 0, holds its lock).
+  One trainer at a time per run dir: the chief (task 0) holds its lock. As a
+  worker of the cluster `task` (distributed.Task), it trains with the others.
   """
+  session_config = None
+  if task:
+    server = distributed.start_server(task)
+    options = dataclasses.replace(
+        options, master=server.target, task=task.index,
+        num_ps_tasks=len(task.cluster['ps']),
+        num_sync_workers=options.num_sync_workers or len(task.cluster['worker']))
+    session_config = distributed.session_config(task)
+    distributed.exit_when_parameter_servers_stop(task, options.run_dir)
   chief = options.task == 0
   with run_dirs.lock(options.run_dir) if chief else contextlib.nullcontext():
     config_name, hparams, config = load_config(options)
     if options.num_sync_workers:
       config.hparams.batch_size //= options.num_sync_workers
     dataset_fn = dataset_fn_for(config, options, is_training=True)
-    run_dirs.write_run(options.run_dir, config_name, hparams,
-                       config.hparams.values(),
-                       options.examples_path or options.tfds_name)
+    if chief:
+      run_dirs.write_run(options.run_dir, config_name, hparams,
+                         config.hparams.values(),
+                         options.examples_path or options.tfds_name)
     train_dir = run_dirs.train_dir(options.run_dir)
     print(f'training {config_name} into {train_dir}', flush=True)
     stop_hook = hooks.StopOnSignalHook()
@@ -99,14 +115,16 @@ def train(options):
         train_dir, config, dataset_fn, hooks=[progress_hook, stop_hook],
         save_summaries_steps=options.save_summaries_steps,
         save_checkpoint_secs=options.save_checkpoint_secs,
+        session_config=session_config,
         num_steps=options.num_steps or None,
         checkpoints_to_keep=options.checkpoints_to_keep,
         keep_checkpoint_every_n_hours=options.keep_checkpoint_every_n_hours,
         master=options.master, num_sync_workers=options.num_sync_workers,
         num_ps_tasks=options.num_ps_tasks, task=options.task)
     if stop_hook.stopped_by:
-      print(f'stopped by {stop_hook.stopped_by}; checkpoint saved, rerun to '
-            'resume', flush=True)
+      saved = 'checkpoint saved' if chief else 'the chief keeps the checkpoints'
+      print(f'stopped by {stop_hook.stopped_by}; {saved}, rerun to resume',
+            flush=True)
   return train_dir
 
 
@@ -181,6 +199,8 @@ def load_config(options):
 
 def dataset_fn_for(config, options, is_training):
   """The `dataset_fn` Magenta's train()/evaluate() call inside their graph."""
+  # Each worker of a cluster its own order, so they do not train on the same batches.
+  seed = None if options.seed is None else options.seed + options.task
   if options.tfds_name:
     check_tfds(options.tfds_name, 'train' if is_training else 'validation')
     build = lambda: runtime.magenta_dataset(config, is_training,
@@ -197,11 +217,11 @@ def dataset_fn_for(config, options, is_training):
           f'{examples.num_sequences} NoteSequences', flush=True)
     build = lambda: dataset.make_dataset(
         examples, config.hparams.batch_size, is_training,
-        fresh_windows=windows == 'fresh', seed=options.seed)
+        fresh_windows=windows == 'fresh', seed=seed)
 
   def dataset_fn():
-    if options.seed is not None:
-      tf.set_random_seed(options.seed)  # called inside Magenta's graph
+    if seed is not None:
+      tf.set_random_seed(seed)  # called inside Magenta's graph
     return build()
 
   return dataset_fn
