@@ -99,6 +99,9 @@ def test_convert_keeps_every_window_or_the_converters_cap(examples_path):
       [sys.executable, '-c', textwrap.dedent(f'''
           import sys
           sys.path.insert(0, {REPO!r})
+          from drumvae import runtime
+          runtime.setup()
+          runtime.load_tensorflow()
           import configs
           from drumvae import dataset
           converter = configs.get_config('hierdec-drums_4bar_small').data_converter
