@@ -99,12 +99,12 @@ def train(options, task=None):
   chief = options.task == 0
   with run_dirs.lock(options.run_dir) if chief else contextlib.nullcontext():
     config_name, hparams, config = load_config(options)
-    if options.num_sync_workers:
+    resolved_hparams = config.hparams.values()  # with the whole batch
+    if options.num_sync_workers:  # each worker a share of it
       config.hparams.batch_size //= options.num_sync_workers
     dataset_fn = dataset_fn_for(config, options, is_training=True)
     if chief:
-      run_dirs.write_run(options.run_dir, config_name, hparams,
-                         config.hparams.values(),
+      run_dirs.write_run(options.run_dir, config_name, hparams, resolved_hparams,
                          options.examples_path or options.tfds_name)
     train_dir = run_dirs.train_dir(options.run_dir)
     print(f'training {config_name} into {train_dir}', flush=True)

@@ -94,7 +94,9 @@ def test_sync_workers_train_and_the_chiefs_checkpoint_samples(cluster, tmp_path)
   # Each update aggregates 2 gradients: the workers ran ~2 steps per global step.
   runs = len(cluster.steps('worker0')) + len(cluster.steps('worker1'))
   assert runs >= 2 * 60 - 4, runs
-  assert json.loads((cluster.run_dir / 'run.json').read_text())['config'] == 'flat-drums_4bar'
+  recorded = json.loads((cluster.run_dir / 'run.json').read_text())
+  assert recorded['config'] == 'flat-drums_4bar'
+  assert recorded['resolved_hparams']['batch_size'] == 8  # the whole batch, 4 per worker
   result = subprocess.run([sys.executable, str(REPO / 'generate.py'), f'--run_dir={cluster.run_dir}',
                            '--num_outputs=2', f'--output_dir={tmp_path / "samples"}'],
                           cwd=REPO, capture_output=True, text=True)
