@@ -35,6 +35,17 @@ def write_new_file(path, write_fn):
     os.unlink(tmp_path)
 
 
+def write_output(path, write_fn):
+  """`write_new_file` for a script's output: prints the path written (the scripts'
+  stdout lists their outputs); UserError naming the path if it cannot be written."""
+  try:
+    path = write_new_file(path, write_fn)
+  except OSError as e:
+    raise UserError(f'{path}: cannot write it ({e.strerror or e})') from None
+  print(path, flush=True)
+  return path
+
+
 def check_writable_dir(path, flag_name):
   """Creates directory `path` if needed; UserError naming --flag_name if no file can be made there.
 

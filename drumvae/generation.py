@@ -80,7 +80,7 @@ def generate(options):
                                         plot=options.plot,
                                         soundfont=options.soundfont)
   if options.plot and options.mode == 'interpolate':
-    written.append(_write_and_say(
+    written.append(files.write_output(
         f'{stem}-interpolation.png',
         lambda tmp: drum_grid.plot_interpolation(sequences, tmp)))
   return written
@@ -172,16 +172,7 @@ def fluidsynth_available(soundfont):
 def write_midi_files(sequences, stem):
   """Writes `stem-000-of-NNN.mid`...; returns the paths written."""
   return [
-      _write_and_say(f'{stem}-{i:03d}-of-{len(sequences):03d}.mid',
-                     lambda tmp, s=sequence: note_seq.sequence_proto_to_midi_file(s, tmp))
+      files.write_output(f'{stem}-{i:03d}-of-{len(sequences):03d}.mid',
+                         lambda tmp, s=sequence: note_seq.sequence_proto_to_midi_file(s, tmp))
       for i, sequence in enumerate(sequences)]
 
-
-def _write_and_say(path, write_fn):
-  """`files.write_new_file`, printing the path written (stdout lists them)."""
-  try:
-    path = files.write_new_file(path, write_fn)
-  except OSError as e:
-    raise UserError(f'{path}: cannot write it ({e.strerror or e})') from None
-  print(path, flush=True)
-  return path

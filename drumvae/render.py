@@ -61,13 +61,8 @@ def render_midi_files(midi_paths: list[str], output_dir: str | None = None,
     if plot and not any(note.is_drum for note in sequence.notes):
       cli.warning_line(f'{midi_path}: no drum notes, so its drum grid is blank')
     for path in free_output_paths(midi_path, output_dir, suffixes):
-      try:
-        written_path = files.write_new_file(
-            path, lambda temp: _write_output(temp, sequence, midi_path, soundfont))
-      except OSError as e:
-        raise cli.UserError(f'{path}: cannot write it ({e.strerror or e})') from e
-      print(written_path, flush=True)
-      written.append(written_path)
+      written.append(files.write_output(
+          path, lambda temp: _write_output(temp, sequence, midi_path, soundfont)))
   return written
 
 
