@@ -6,6 +6,7 @@ import os
 from matplotlib.figure import Figure
 
 from drumvae import cli
+from drumvae import run_dirs
 
 import tensorflow as tf
 
@@ -22,7 +23,7 @@ COLUMNS = [  # (metrics.json key, table heading, format)
 
 
 def read_metrics(run_dir, eval_dir_suffix=''):
-  path = os.path.join(run_dir, 'eval' + eval_dir_suffix, 'metrics.json')
+  path = run_dirs.metrics_path(run_dir, eval_dir_suffix)
   try:
     with open(path) as f:
       return json.load(f)

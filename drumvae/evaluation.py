@@ -15,6 +15,7 @@ from drumvae import dataset
 from drumvae import files
 from drumvae import generation
 from drumvae import groove_metrics
+from drumvae import run_dirs
 
 import tensorflow.compat.v1 as tf
 import tf_slim
@@ -24,7 +25,6 @@ from magenta.models.music_vae import music_vae_train
 # softmax(logits / T); at T = 1e-5 that is the most likely hit pattern at every
 # step (argmax), fed back as the next input, without teacher forcing.
 SAMPLED_TEMPERATURE = 1e-5
-METRICS_FILE = 'metrics.json'
 INTERPOLATION_STEPS = 5  # generate.py's default --num_outputs
 
 
@@ -175,4 +175,4 @@ def evaluate_checkpoint(checkpoint, config, examples, eval_dir, master='',
 
 
 def write_metrics(eval_dir, metrics):
-  return files.write_json(os.path.join(eval_dir, METRICS_FILE), metrics)
+  return files.write_json(os.path.join(eval_dir, run_dirs.METRICS_FILE), metrics)

@@ -47,10 +47,10 @@ def export_run(run_dir, output_dir):
                                        os.path.basename(checkpoint)),
                  write_meta_graph=False)
   shutil.copy(os.path.join(run_dir, run_dirs.RUN_FILE), staging)
-  metrics = os.path.join(run_dir, 'eval', 'metrics.json')
+  metrics = run_dirs.metrics_path(run_dir)
   if os.path.isfile(metrics):
-    os.makedirs(os.path.join(staging, 'eval'))
-    shutil.copy(metrics, os.path.join(staging, 'eval'))
+    os.makedirs(run_dirs.eval_dir(staging))
+    shutil.copy(metrics, run_dirs.eval_dir(staging))
   os.rename(staging, output_dir)
   return os.path.join(run_dirs.train_dir(output_dir),
                       os.path.basename(checkpoint))

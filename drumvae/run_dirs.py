@@ -2,7 +2,7 @@
 
   RUN_DIR/run.json   config name, --hparams string, resolved hparams, data path
   RUN_DIR/train/     checkpoints and TensorBoard events (Magenta's layout)
-  RUN_DIR/eval/      evaluation summaries
+  RUN_DIR/eval/      evaluation summaries and metrics.json (eval<suffix>/ with --eval_dir_suffix)
   RUN_DIR/.lock      held by the one train.py writing there
 """
 import contextlib
@@ -17,10 +17,20 @@ from drumvae.cli import UserError
 
 RUN_FILE = 'run.json'
 LOCK_FILE = '.lock'
+METRICS_FILE = 'metrics.json'
 
 
 def train_dir(run_dir):
   return os.path.join(run_dir, 'train')
+
+
+def eval_dir(run_dir, suffix=''):
+  return os.path.join(run_dir, 'eval' + suffix)
+
+
+def metrics_path(run_dir, suffix=''):
+  """RUN_DIR/eval<suffix>/metrics.json, written by train.py --mode=eval."""
+  return os.path.join(eval_dir(run_dir, suffix), METRICS_FILE)
 
 
 def read_run(run_dir):

@@ -157,7 +157,7 @@ def evaluate(options):
         train_path, config.data_converter, 'eval', 'all')
   print(f'evaluating {checkpoint} on {len(examples)} 4-bar windows of '
         f'{options.examples_path}', flush=True)
-  eval_dir = os.path.join(options.run_dir, 'eval' + options.eval_dir_suffix)
+  eval_dir = run_dirs.eval_dir(options.run_dir, options.eval_dir_suffix)
   metrics = {'config': config_name, 'hparams': hparams,
              'examples_path': options.examples_path,
              **evaluation.evaluate_checkpoint(
@@ -181,7 +181,7 @@ def evaluate_continuously(options):
   dataset_fn = dataset_fn_for(config, options, is_training=False)
   music_vae_train.evaluate(
       run_dirs.train_dir(options.run_dir),
-      os.path.join(options.run_dir, 'eval' + options.eval_dir_suffix),
+      run_dirs.eval_dir(options.run_dir, options.eval_dir_suffix),
       config, dataset_fn, options.eval_num_batches, options.master)
 
 
