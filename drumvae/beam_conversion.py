@@ -19,7 +19,6 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from drumvae import cli
 from drumvae import midi_corpus
 from drumvae import midi
 from drumvae import runtime
@@ -28,7 +27,7 @@ REPORT_SUFFIX = '.report'  # beside the outputs, deleted once read
 
 
 class _Convert(beam.DoFn):
-  """MIDI file -> (split, serialized NoteSequence, relative path, skip reason, detail)."""
+  """MIDI file -> (its split or None, serialized NoteSequence, relative path, skip reason, detail)."""
 
   def __init__(self, input_dir, split_by_file):
     super().__init__()
@@ -71,20 +70,20 @@ def convert(options) -> midi_corpus.ConversionSummary:
     for split, path in outputs.items():
       _ = (results
            | f'keep {split or "all"}' >> beam.Filter(
-               lambda result, split=split: result[1] and result[0] == split)
+               lambda result, split=split: result[0] == split)
            | f'records {split or "all"}' >> beam.Map(lambda result: result[1])
            | f'write {split or "all"}' >> beam.io.WriteToTFRecord(
                path, num_shards=num_shards))
     _ = (results
          | 'outcomes' >> beam.Map(lambda result: json.dumps(
-             [result[0], bool(result[1]), *result[2:]]))
+             [result[0], *result[2:]]))  # all but the record
          | 'report' >> beam.io.WriteToText(report, num_shards=1))
-  counts, skipped = _read_report(report, split_by_file)
-  for path in outputs.values():
-    _delete_other_shards(path, num_shards)
-  if not sum(counts.values()):
-    raise cli.UserError(f'none of the {len(relative_paths)} MIDI files in '
-                        f'{input_dir} was converted; nothing written')
+  counts, skipped = _read_report(report)
+  converted = sum(counts.values())
+  for path in outputs.values():  # an earlier run's shards, or else this run's empty ones
+    _delete_shards(path, num_shards, of_this_run=not converted)
+  if not converted:
+    raise midi_corpus.nothing_converted(len(relative_paths), input_dir, skipped)
   return midi_corpus.ConversionSummary(
       midi_files=len(relative_paths),
       records_written={f'{path}-*-of-{num_shards:05d}': counts[split]
@@ -92,7 +91,7 @@ def convert(options) -> midi_corpus.ConversionSummary:
       skipped=dict(skipped), seconds=time.monotonic() - start)
 
 
-def _read_report(report, split_by_file):
+def _read_report(report):
   """Warns about each skipped file; returns (records per split, paths per skip reason)."""
   counts, skipped = {}, {}
   report_files = [m.path for m in FileSystems.match([report + '*'])[0].metadata_list]
@@ -101,21 +100,16 @@ def _read_report(report, split_by_file):
     with FileSystems.open(path) as f:
       outcomes += [json.loads(line) for line in f.read().decode().splitlines()]
   FileSystems.delete(report_files)
-  for split, written, relative_path, reason, detail in sorted(outcomes, key=lambda o: o[2]):
-    if reason:
-      detail = f' ({detail})'.replace('\n', ' ') if detail else ''
-      cli.warning_line(f'skipped {relative_path}: {reason}{detail}')
-      skipped.setdefault(reason, []).append(relative_path)
-    elif split is None and split_by_file is not None:
-      skipped.setdefault(midi_corpus.NOT_IN_SPLIT_CSV, []).append(relative_path)
-    elif written:
+  for split, relative_path, reason, detail in sorted(outcomes, key=lambda o: o[1]):
+    split = midi_corpus.split_to_write(relative_path, reason, detail, split, skipped)
+    if split is not None:
       counts[split] = counts.get(split, 0) + 1
   return counts, skipped
 
 
-def _delete_other_shards(path, num_shards):
-  """Removes shards of `path` from an earlier run with another shard count."""
+def _delete_shards(path, num_shards, of_this_run):
+  """Removes the shards of `path` this run wrote (`num_shards` of them), or all others."""
   stale = [m.path for m in FileSystems.match([f'{path}-?????-of-?????'])[0].metadata_list
-           if not m.path.endswith(f'-of-{num_shards:05d}')]
+           if m.path.endswith(f'-of-{num_shards:05d}') == of_this_run]
   if stale:
     FileSystems.delete(stale)

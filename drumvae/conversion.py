@@ -79,9 +79,7 @@ def convert_directory(input_dir: str, output_file: str, recursive: bool = False,
     counts, skipped = write_records(results, temp_path_by_split, split_by_file,
                                     start, total=len(relative_paths))
     if not sum(counts.values()):
-      raise cli.UserError(
-          f'none of the {len(relative_paths)} MIDI files in {input_dir} was '
-          f'converted ({midi_corpus.count_by_reason(skipped)}); nothing written')
+      raise midi_corpus.nothing_converted(len(relative_paths), input_dir, skipped)
   return midi_corpus.ConversionSummary(
       midi_files=len(relative_paths),
       records_written={path: counts[split] for split, path in outputs.items()},
@@ -116,19 +114,15 @@ def write_records(results: Iterable[midi.ConvertedFile], temp_path_by_split: dic
   Returns the records written per split and the skipped paths per reason.
   """
   counts = collections.Counter()
-  skipped = collections.defaultdict(list)
+  skipped = {}
   with contextlib.ExitStack() as stack:
     writers = {split: stack.enter_context(tf.io.TFRecordWriter(path))
                for split, path in temp_path_by_split.items()}
     for done, result in enumerate(results, start=1):
-      split = midi_corpus.split_of(result.relative_path, split_by_file)
-      if result.skip_reason:
-        detail = f' ({result.detail})'.replace('\n', ' ') if result.detail else ''
-        cli.warning_line(f'skipped {result.relative_path}: {result.skip_reason.value}{detail}')
-        skipped[result.skip_reason.value].append(result.relative_path)
-      elif split is None:
-        skipped[midi_corpus.NOT_IN_SPLIT_CSV].append(result.relative_path)
-      else:
+      split = midi_corpus.split_to_write(
+          result.relative_path, result.skip_reason and result.skip_reason.value,
+          result.detail, midi_corpus.split_of(result.relative_path, split_by_file), skipped)
+      if split is not None:
         writers[split].write(result.record)
         counts[split] += 1
       if done % PROGRESS_EVERY == 0:

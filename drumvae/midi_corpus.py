@@ -112,6 +112,26 @@ def split_of(relative_path: str, split_by_file: Optional[dict[str, str]]) -> Opt
   return split_by_file.get(relative_path.replace(os.sep, '/'))
 
 
+def split_to_write(relative_path: str, skip_reason: Optional[str], detail: str,
+                   split: Optional[str], skipped: dict[str, list[str]]) -> Optional[str]:
+  """The split a converted file goes to, or None once its skip is recorded in `skipped`
+  (and, for a file that could not be converted, warned about in one line)."""
+  if skip_reason:
+    detail = f' ({detail})'.replace('\n', ' ') if detail else ''
+    cli.warning_line(f'skipped {relative_path}: {skip_reason}{detail}')
+    skipped.setdefault(skip_reason, []).append(relative_path)
+    return None
+  if split is None:
+    skipped.setdefault(NOT_IN_SPLIT_CSV, []).append(relative_path)
+  return split
+
+
+def nothing_converted(num_files: int, input_dir: str, skipped: dict[str, list[str]]):
+  """The UserError for a corpus of which no file was converted."""
+  return cli.UserError(f'none of the {num_files} MIDI files in {input_dir} was converted '
+                       f'({count_by_reason(skipped)}); nothing written')
+
+
 def count_by_reason(skipped: dict[str, list[str]]) -> str:
   return ', '.join(f'{len(paths)} {reason}' for reason, paths in sorted(skipped.items()))
 
