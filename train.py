@@ -8,12 +8,12 @@ command again resumes from the last checkpoint. The config name and --hparams
 are recorded in RUN_DIR/run.json, so generate.py needs only --run_dir.
 The flags are those of Magenta's music_vae_train, plus a few marked (added).
 """
-import glob
 import os
 
 from absl import flags
 
 from drumvae import cli
+from drumvae import dataset
 from drumvae import run_dirs
 from drumvae import runtime
 
@@ -134,7 +134,7 @@ flags.register_multi_flags_validator(
     message='--examples_path and --tfds_name cannot both be set')
 flags.register_validator(
     'examples_path',
-    lambda path: not path or glob.glob(os.path.expanduser(path)),
+    lambda path: not path or dataset.examples_files(os.path.expanduser(path)),
     message='no such file (make one with make_tfrecord.py)')
 
 
