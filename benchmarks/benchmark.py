@@ -275,8 +275,15 @@ def step_timer(records):
   return StepTimer()
 
 
-def add_hook_to_magenta_train(hook):
-  """Adds `hook` at the seam Magenta's train() calls: tf_slim's train()."""
+def add_hook_to_training(hook, variant):
+  """Adds `hook` to the training loop: ours takes extra hooks, stock Magenta's
+  only at the seam its train() calls, tf_slim's train()."""
+  if variant == 'ours':
+    from drumvae import runtime  # pylint: disable=g-import-not-at-top
+    magenta_train = runtime.magenta_train
+    runtime.magenta_train = lambda *args, our_hooks=(), **kwargs: magenta_train(
+        *args, our_hooks=[*our_hooks, hook], **kwargs)
+    return
   import tf_slim  # pylint: disable=g-import-not-at-top
   magenta_tf_slim_train = tf_slim.training.train
 
@@ -314,7 +321,7 @@ def child_train(job):
   runtime.load_tensorflow(fast_lstms=job['variant'] == 'ours')
   records = []
   hook = step_timer(records)
-  add_hook_to_magenta_train(hook)
+  add_hook_to_training(hook, job['variant'])
   {'ours': train_ours, 'stock': train_stock}[job['variant']](job)
   return {'steps': records, 'startup': hook.startup,
           'max_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

@@ -20,7 +20,11 @@ compatibility patch is applied with a warning, so an upgrade shows up at once.
     Dataset.unbatch                 scoped to Magenta's data.get_dataset: TF >= 2.15
                                     segfaults on DrumsConverter's empty controls
     tf_slim.training.train          scoped to Magenta's train(): our hooks,
-                                    summary and checkpoint intervals
+                                    summary and checkpoint intervals, and a
+                                    5 s stop grace (a stopped sync cluster)
+    SyncReplicasOptimizer.get_chief_queue_runner
+                                    scoped likewise: a stopped sync chief's
+                                    queue thread ends without a traceback
 """
 import contextlib
 import ctypes
@@ -248,30 +252,55 @@ def magenta_dataset(config, is_training, cache_dataset=True):
                             cache_dataset=cache_dataset)
 
 
-def magenta_train(train_dir, config, dataset_fn, hooks=(),
+# How long a stopping session waits for its queue threads. A sync chief's
+# queue thread waits for gradients from every worker; when all workers stop
+# together none come, and TensorFlow's default 120 s is then spent in full.
+STOP_GRACE_SECS = 5
+
+
+def magenta_train(train_dir, config, dataset_fn, our_hooks=(),
                   save_summaries_steps=100, save_checkpoint_secs=60,
                   session_config=None, **train_kwargs):
-  """Magenta's `music_vae_train.train()`, with our hooks and intervals.
+  """Magenta's `music_vae_train.train()`, with our hooks, intervals and stop.
 
   Magenta builds its own hook list and calls tf_slim's `train` with a fixed
-  60 s checkpoint interval, no session config and no way to pass more; ours
-  are added at that one call. `train_kwargs` go to Magenta's `train()` unchanged (num_steps,
-  checkpoints_to_keep, master, task, ...).
+  60 s checkpoint interval, no session config and no way to pass more. That
+  call is replaced by tf_slim's own loop (one `MonitoredTrainingSession`)
+  opened with our settings and STOP_GRACE_SECS. `train_kwargs` go to Magenta's
+  `train()` unchanged (num_steps, checkpoints_to_keep, master, task, ...).
   """
   import tf_slim  # pylint: disable=g-import-not-at-top
   from magenta.models.music_vae import music_vae_train  # pylint: disable=g-import-not-at-top
-  written_for_installed('tf-slim', 'adding hooks to Magenta\'s training loop',
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  written_for_installed('tf-slim', 'replacing the training loop Magenta calls',
                         speed_only=False)
-  tf_slim_train = tf_slim.training.train
 
-  def tf_slim_train_with_our_settings(*args, **kwargs):
-    kwargs['hooks'] = list(kwargs.get('hooks') or []) + list(hooks)
-    kwargs['save_summaries_steps'] = save_summaries_steps
-    kwargs['save_checkpoint_secs'] = save_checkpoint_secs
-    if session_config is not None:
-      kwargs['config'] = session_config
-    return tf_slim_train(*args, **kwargs)
+  def tf_slim_train_with_our_settings(train_op, logdir, scaffold, hooks, master,
+                                      is_chief, **magentas_interval):
+    del magentas_interval  # its fixed 60 s checkpoints; ours are used
+    with tf.train.MonitoredTrainingSession(
+        master=master, is_chief=is_chief, checkpoint_dir=logdir,
+        scaffold=scaffold, hooks=list(hooks) + list(our_hooks),
+        save_checkpoint_secs=save_checkpoint_secs,
+        save_summaries_steps=save_summaries_steps, config=session_config,
+        stop_grace_period_secs=STOP_GRACE_SECS) as session:
+      while not session.should_stop():
+        session.run(train_op)
 
-  with _patched(tf_slim.training, 'train', tf_slim_train_with_our_settings):
+  sync_optimizer = tf.train.SyncReplicasOptimizer
+  chief_queue_runner = sync_optimizer.get_chief_queue_runner
+
+  def chief_queue_runner_ending_quietly(self):
+    # Closing the session cancels the chief's wait for gradients; its queue
+    # thread would then print a traceback, as only OutOfRangeError ends it quietly.
+    runner = chief_queue_runner(self)
+    return tf.train.QueueRunner(
+        runner.queue, runner.enqueue_ops, runner.close_op, runner.cancel_op,
+        queue_closed_exception_types=(tf.errors.OutOfRangeError,
+                                      tf.errors.CancelledError))
+
+  with _patched(tf_slim.training, 'train', tf_slim_train_with_our_settings), \
+       _patched(sync_optimizer, 'get_chief_queue_runner',
+                chief_queue_runner_ending_quietly):
     music_vae_train.train(train_dir, config=config, dataset_fn=dataset_fn,
                           **train_kwargs)

@@ -112,7 +112,7 @@ def train(options, task=None):
     progress_hook = hooks.ProgressHook(lambda: config.model.loss,
                                        options.num_steps, options.progress_secs)
     runtime.magenta_train(
-        train_dir, config, dataset_fn, hooks=[progress_hook, stop_hook],
+        train_dir, config, dataset_fn, our_hooks=[progress_hook, stop_hook],
         save_summaries_steps=options.save_summaries_steps,
         save_checkpoint_secs=options.save_checkpoint_secs,
         session_config=session_config,

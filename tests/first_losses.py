@@ -78,7 +78,7 @@ def main(path, examples_path, train_dir, num_steps):
     return batches
 
   recorder = LossRecorder(config)
-  runtime.magenta_train(train_dir, config, dataset_fn, hooks=[recorder],
+  runtime.magenta_train(train_dir, config, dataset_fn, our_hooks=[recorder],
                         num_steps=num_steps)
   print(json.dumps(recorder.losses))
 
