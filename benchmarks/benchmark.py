@@ -6,7 +6,8 @@
 Three jobs, each run both ways on the same machine and the same data:
   conversion  make_tfrecord.py vs Magenta's convert_dir_to_note_sequences; the two
               tfrecords must hold the same NoteSequences.
-  training    train.py's train() (oneDNN on, examples converted once up front)
+  training    train.py's train() (oneDNN on, examples converted once up front; float32,
+              and bfloat16 products where the CPU has them)
               vs Magenta's music_vae_train.train() fed by data.get_dataset (only the
               unbatch workaround) with oneDNN off (the report says whether that is
               TensorFlow's own default on the CPU it ran on).
@@ -73,6 +74,10 @@ flags.DEFINE_string(
     f'{WORK_DIR_MARKER} file in it); such a directory is emptied first.')
 flags.DEFINE_string(
     'output_md', os.path.join(REPO, 'BENCHMARKS.md'), 'The report to write.')
+flags.DEFINE_list(
+    'precisions', None,
+    'Precisions of the ours runs (train.py --precision): default float32, plus bfloat16 '
+    'where the CPU multiplies it natively (avx512_bf16 or amx_bf16).')
 flags.DEFINE_string(
     'child', None, 'Internal: run one job (JSON) in this process and print its RESULT.')
 
@@ -300,7 +305,7 @@ def train_ours(job):
       run_dir=job['run_dir'], config=job['config'],
       hparams=f'batch_size={job["batch_size"]}',
       examples_path=job['examples_path'], num_steps=job['num_steps'],
-      progress_secs=0))
+      progress_secs=0, precision=job['precision']))
 
 
 def train_stock(job):
@@ -348,10 +353,10 @@ def child_sample(job):
 
 # ---------------------------------------------------------------- training (parent side)
 
-def benchmark_training(config, batch_size, variant, examples_path, work_dir):
-  run_dir = os.path.join(work_dir, 'runs', f'{variant}_{config}_{batch_size}')
+def benchmark_training(config, batch_size, variant, precision, examples_path, work_dir):
+  run_dir = os.path.join(work_dir, 'runs', f'{variant}_{precision}_{config}_{batch_size}')
   job = {'job': 'train', 'variant': variant, 'config': config, 'batch_size': batch_size,
-         'examples_path': examples_path, 'run_dir': run_dir,
+         'examples_path': examples_path, 'run_dir': run_dir, 'precision': precision,
          'num_steps': FLAGS.warmup_steps + FLAGS.measured_steps}
   # Ours: drumvae.runtime's defaults; stock: oneDNN off and glibc's malloc defaults.
   # Whether oneDNN off is also TensorFlow's own default depends on the CPU: the
@@ -363,7 +368,7 @@ def benchmark_training(config, batch_size, variant, examples_path, work_dir):
   seconds = statistics.median(wall for wall, _ in measured)
   gflop = train_step_flops(config, batch_size) / 1e9
   return {'config': config, 'batch_size': batch_size, 'variant': variant,
-          'run_dir': run_dir, 'command': run.command, 'env': env,
+          'precision': precision, 'run_dir': run_dir, 'command': run.command, 'env': env,
           'seconds': seconds, 'cpu': statistics.median(cpu for _, cpu in measured),
           'examples_per_s': batch_size / seconds, 'gflop': gflop,
           'gflops': gflop / seconds, 'startup': run.result['startup'],
@@ -392,10 +397,10 @@ def conversion_table(conversion, num_files):
 
 
 def training_table(results, matmul):
-  rows = ['| config | batch | variant | s/step | CPU s/step | examples/s | GFLOP/step '
+  rows = ['| config | batch | variant | precision | s/step | CPU s/step | examples/s | GFLOP/step '
           '| GFLOP/s | % of MatMul | GFLOP/CPU-s | % of MatMul\'s GFLOP/CPU-s | startup s '
           '| peak RSS MB | speedup |',
-          '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: '
+          '| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: '
           '| ---: | ---: |']
   stock = {(r['config'], r['batch_size']): r for r in results if r['variant'] == 'stock'}
   for r in results:
@@ -403,11 +408,12 @@ def training_table(results, matmul):
     speedup = '' if r is base else (f'{base["seconds"] / r["seconds"]:.2f}x wall, '
                                     f'{base["cpu"] / r["cpu"]:.2f}x CPU')
     per_cpu_s = r['gflop'] / r['cpu']
-    rows.append(f'| {r["config"]} | {r["batch_size"]} | {r["variant"]} | '
+    ceiling = matmul[r['precision']]
+    rows.append(f'| {r["config"]} | {r["batch_size"]} | {r["variant"]} | {r["precision"]} | '
                 f'{r["seconds"]:.2f} | {r["cpu"]:.2f} | {r["examples_per_s"]:.2f} | '
                 f'{r["gflop"]:.0f} | {r["gflops"]:.1f} | '
-                f'{100 * r["gflops"] / matmul["gflops"]:.0f} | {per_cpu_s:.1f} | '
-                f'{100 * per_cpu_s / matmul["gflop_per_cpu_s"]:.0f} | '
+                f'{100 * r["gflops"] / ceiling["gflops"]:.0f} | {per_cpu_s:.1f} | '
+                f'{100 * per_cpu_s / ceiling["gflop_per_cpu_s"]:.0f} | '
                 f'{r["startup"]:.0f} | {r["max_rss_mb"]:.0f} | {speedup} |')
   return rows
 
@@ -490,12 +496,14 @@ def machine_lines(machine):
                   f'{", ".join(machine["flags"]) or "none"}; absent: {", ".join(absent) or "none"}')
   onednn = 'on' if machine['onednn_default'] else 'off'
   versions = ', '.join(f'{k} {v}' for k, v in machine['versions'].items())
+  ceilings = '; '.join(
+      f'{precision} {ceiling["gflops"]:.0f} GFLOP/s, {ceiling["gflop_per_cpu_s"]:.1f} GFLOP '
+      'per CPU-second' for precision, ceiling in machine['matmul'].items())
   return [
       f'- CPU: {", ".join(cpu)}; {machine["memory_gb"]:.0f} GB memory',
       f'- {flags_line}',
       f'- TensorFlow\'s own oneDNN setting on this CPU (`TF_ENABLE_ONEDNN_OPTS` unset): {onednn}',
-      f'- MatMul ceiling measured in this run: {machine["matmul"]["gflops"]:.0f} GFLOP/s, '
-      f'{machine["matmul"]["gflop_per_cpu_s"]:.1f} GFLOP per CPU-second (see below)',
+      f'- MatMul ceiling measured in this run: {ceilings} (see below)',
       f'- Load average (1, 5, 15 min) at start: {load_text(machine["load_start"])}; at end: '
       f'{load_text(os.getloadavg())}. The machine is shared: wall times are noisy, CPU seconds '
       '(process CPU time of the child, all threads) less so.',
@@ -504,8 +512,9 @@ def machine_lines(machine):
 
 def write_report(path, argv, machine, num_files, conversion, results, plan,
                  sampling, minutes):
-  partial = ('' if len(results) == 2 * len(plan) else
-             f' **Partial: {len(results)} of {2 * len(plan)} training runs done.**')
+  runs = len(plan) * len(variants())
+  partial = ('' if len(results) == runs else
+             f' **Partial: {len(results)} of {runs} training runs done.**')
   onednn = 'on' if machine['onednn_default'] else 'off'
   lines = [
       '# Benchmarks: this toolkit vs stock Magenta', '',
@@ -524,7 +533,10 @@ def write_report(path, argv, machine, num_files, conversion, results, plan,
       'and `DRUMVAE_KEEP_FREED_MEMORY=0` (glibc\'s malloc defaults). GFLOP/CPU-s divides by '
       'CPU time instead of wall time: it does not count time other jobs held the cores, and '
       'compares with the MatMul\'s GFLOP per CPU-second. Startup = process start to the '
-      'session being ready (imports, data, graph build). Speedup = stock / ours.', '',
+      'session being ready (imports, data, graph build). Speedup = stock / ours. '
+      'Precision = `train.py --precision`: bfloat16 products of the LSTMs and the output '
+      'layer, float32 weights, state and loss; stock is float32. % of MatMul compares '
+      'with the MatMul ceiling of the same precision.', '',
       *training_table(results, machine['matmul']), '',
       '### How FLOPs and the MatMul ceiling are counted', '',
       '- FLOPs per step = 3 x forward MatMul FLOPs (the backward pass computes gradients '
@@ -536,8 +548,8 @@ def write_report(path, argv, machine, num_files, conversion, results, plan,
       'plus the 512-way output layer; the hierarchical conductor runs 16 steps on a '
       'width-1 zero input. Element-wise ops and the small dense layers (z, initial '
       'states) are left out (MatMul is ~82% of op time in a profile).',
-      f'- MatMul = what one large float32 MatMul ({" x ".join(map(str, MATMUL_SHAPE))}, '
-      'oneDNN on, all usable CPUs) reaches on this machine, measured 5 times at the start '
+      f'- MatMul = what one large MatMul ({" x ".join(map(str, MATMUL_SHAPE))}, float32 '
+      'and, where measured, bfloat16 inputs; oneDNN on, all usable CPUs) reaches on this machine, measured 5 times at the start '
       'and 5 times at the end of the run: the best wall time gives GFLOP/s, the least '
       'process CPU time GFLOP per CPU-second. This is the ceiling a training step could '
       'approach. No theoretical peak is given: FLOPs per cycle depend on how many vector '
@@ -568,15 +580,15 @@ MATMUL_SHAPE = (4096, 1536, 2048)
 
 
 def child_matmul(job):
-  """GFLOP/s and GFLOP per CPU-second of 5 large float32 MatMuls (best of each)."""
-  del job
+  """GFLOP/s and GFLOP per CPU-second of 5 large MatMuls (best of each) in job's precision."""
   from drumvae import runtime  # pylint: disable=g-import-not-at-top
   runtime.setup()
   runtime.load_tensorflow(fast_lstms=False)
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   m, k, n = MATMUL_SHAPE
   with tf.Graph().as_default():
-    a, b = tf.Variable(tf.random.normal([m, k])), tf.Variable(tf.random.normal([k, n]))
+    a, b = (tf.Variable(tf.cast(tf.random.normal(shape), job['precision']))
+            for shape in ([m, k], [k, n]))
     product = tf.matmul(a, b)
     with tf.Session() as session:
       session.run(tf.global_variables_initializer())
@@ -602,9 +614,24 @@ def child_onednn_default(job):
   return {'onednn_default': bool(_pywrap_util_port.IsMklEnabled())}
 
 
-def matmul_ceiling(log_name):
-  return run_command(child_command({'job': 'matmul'}), os.path.join(FLAGS.work_dir, log_name),
-                     {'TF_ENABLE_ONEDNN_OPTS': '1'}).result
+def matmul_ceilings(when):
+  """{precision: ceiling} for each precision the ours runs use."""
+  return {precision: run_command(
+      child_command({'job': 'matmul', 'precision': precision}),
+      os.path.join(FLAGS.work_dir, f'matmul_{precision}_{when}.log'),
+      {'TF_ENABLE_ONEDNN_OPTS': '1'}).result for precision in precisions()}
+
+
+def precisions():
+  if FLAGS.precisions:
+    return FLAGS.precisions
+  from drumvae import runtime  # pylint: disable=g-import-not-at-top  (TF-free)
+  return ['float32'] + (['bfloat16'] if runtime.native_bfloat16_flags() else [])
+
+
+def variants():
+  """(variant, precision) of the training runs of each config and batch size."""
+  return [('stock', 'float32')] + [('ours', precision) for precision in precisions()]
 
 
 def onednn_default():
@@ -639,7 +666,7 @@ def run_all(argv):
   start = time.monotonic()
   machine = machine_info()
   machine['onednn_default'] = onednn_default()
-  machine['matmul'] = matmul_ceiling('matmul_start.log')
+  machine['matmul'] = matmul_ceilings('start')
   input_dir, num_files = (midi_subset(FLAGS.groove_dir, FLAGS.quick_files, FLAGS.work_dir)
                           if FLAGS.quick else
                           (FLAGS.groove_dir, len(midi_paths(FLAGS.groove_dir))))
@@ -648,9 +675,9 @@ def run_all(argv):
   plan = training_plan()
   results, sampling = [], None
   for config, batch_size in plan:
-    for variant in ('stock', 'ours'):
-      print(f'training {config} batch {batch_size} {variant}', flush=True)
-      results.append(benchmark_training(config, batch_size, variant,
+    for variant, precision in variants():
+      print(f'training {config} batch {batch_size} {variant} {precision}', flush=True)
+      results.append(benchmark_training(config, batch_size, variant, precision,
                                         conversion['examples_path'], FLAGS.work_dir))
       # Rewritten after each run, so an interrupted benchmark leaves its figures.
       lines = write_report(FLAGS.output_md, argv, machine, num_files, conversion,
@@ -659,8 +686,10 @@ def run_all(argv):
       print('sampling', flush=True)
       sampling = benchmark_sampling(results[-1]['run_dir'], FLAGS.work_dir)
   # Measured again at the end: on a shared host one measurement can catch a busy moment.
-  end = matmul_ceiling('matmul_end.log')
-  machine['matmul'] = {key: max(value, end[key]) for key, value in machine['matmul'].items()}
+  end = matmul_ceilings('end')
+  machine['matmul'] = {precision: {key: max(value, end[precision][key])
+                                   for key, value in ceiling.items()}
+                       for precision, ceiling in machine['matmul'].items()}
   lines = write_report(FLAGS.output_md, argv, machine, num_files, conversion, results,
                        plan, sampling, (time.monotonic() - start) / 60)
   print('\n'.join(lines[lines.index('## Conversion'):

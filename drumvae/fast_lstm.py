@@ -12,6 +12,11 @@ Two changes, which `drumvae.runtime.use_fast_cpu_lstms()` patches into Magenta:
   MatMuls run much nearer the CPU's peak than 64 small ones. The decoder cannot
   do this: with scheduled sampling its next input depends on its last output.
 
+With `PRODUCT_DTYPE` bfloat16 (`runtime.use_precision`), these MatMuls and the
+decoder's output projection take bfloat16 inputs, which CPUs with AVX512_BF16 or
+AMX multiply natively at about twice the float32 rate; the weights, the LSTM
+state, the softmax and the loss stay float32 (mixed precision).
+
 The variables, their names and the checkpoints stay the same; only the order
 of float additions changes (tests/test_speed.py). BENCHMARKS.md has the figures.
 """
@@ -22,6 +27,35 @@ from magenta.models.music_vae import lstm_models
 # Magenta's own, which runtime.use_fast_cpu_lstms(False) puts back.
 BLOCK_OP_CALL = contrib_rnn.LSTMBlockCell.call
 STOCK_ENCODE = lstm_models.BidirectionalLstmEncoder.encode
+STOCK_DECODER_BUILD = lstm_models.BaseLstmDecoder.build
+
+# The input dtype of the matrix products below; set by runtime.use_precision.
+PRODUCT_DTYPE = tf.float32
+
+
+def matmul(a, b, **kwargs):
+  """tf.matmul of float32 `a` and `b` in PRODUCT_DTYPE, as float32."""
+  if PRODUCT_DTYPE == tf.float32:
+    return tf.matmul(a, b, **kwargs)
+  product = tf.matmul(tf.cast(a, PRODUCT_DTYPE), tf.cast(b, PRODUCT_DTYPE), **kwargs)
+  return tf.cast(product, tf.float32)
+
+
+class OutputProjection(tf.layers.Dense):
+  """The decoder's output layer (no activation) with its product in PRODUCT_DTYPE."""
+
+  def call(self, inputs):
+    flat = tf.reshape(inputs, [-1, inputs.shape[-1]])
+    logits = tf.nn.bias_add(matmul(flat, self.kernel), self.bias)
+    return tf.reshape(logits, tf.concat([tf.shape(inputs)[:-1], [self.units]], 0))
+
+
+def build_decoder_with_output_projection(self, hparams, output_depth, is_training=True):
+  """BaseLstmDecoder.build, with its Dense output layer as an OutputProjection."""
+  STOCK_DECODER_BUILD(self, hparams, output_depth, is_training)
+  layer = self._output_layer  # pylint: disable=protected-access
+  if type(layer) is tf.layers.Dense and layer.activation is None:  # pylint: disable=unidiomatic-typecheck
+    self._output_layer = OutputProjection(layer.units, name=layer.name)  # pylint: disable=protected-access
 
 
 def _lstm_step(gates, cs_prev, forget_bias):
@@ -37,7 +71,7 @@ def call_as_matmul(self, inputs, state):
   if self._use_peephole or self._cell_clip > 0:  # pylint: disable=protected-access
     return BLOCK_OP_CALL(self, inputs, state)
   cs_prev, h_prev = state
-  gates = tf.nn.bias_add(tf.matmul(tf.concat([inputs, h_prev], 1), self._kernel),  # pylint: disable=protected-access
+  gates = tf.nn.bias_add(matmul(tf.concat([inputs, h_prev], 1), self._kernel),  # pylint: disable=protected-access
                          self._bias)  # pylint: disable=protected-access
   return _lstm_step(gates, cs_prev, self._forget_bias)  # pylint: disable=protected-access
 
@@ -61,7 +95,7 @@ class _RecurrentHalfOfLSTMCell(tf.nn.rnn_cell.RNNCell):
 
   def call(self, inputs, state):
     cs_prev, h_prev = state
-    return _lstm_step(inputs + tf.matmul(h_prev, self._recurrent_kernel),
+    return _lstm_step(inputs + matmul(h_prev, self._recurrent_kernel),
                       cs_prev, self._forget_bias)
 
 
@@ -96,7 +130,7 @@ def _run_direction(layer, inputs, sequence_length, scope):
     kernel = lstm_cell._kernel  # pylint: disable=protected-access
     num_units = lstm_cell.output_size
     input_products = tf.nn.bias_add(
-        tf.matmul(tf.reshape(inputs, [-1, input_depth]), kernel[:input_depth]),
+        matmul(tf.reshape(inputs, [-1, input_depth]), kernel[:input_depth]),
         lstm_cell._bias)  # pylint: disable=protected-access
     input_products = tf.reshape(
         input_products, tf.concat([tf.shape(inputs)[:2], [4 * num_units]], 0))
@@ -117,7 +151,7 @@ def _run_direction(layer, inputs, sequence_length, scope):
         d_gates, = tf.gradients([outputs, state.c, state.h], [input_products],
                                 grad_ys=[d_outputs, d_cs, d_h])
         previous_h = tf.pad(outputs[:, :-1], [[0, 0], [1, 0], [0, 0]])
-        d_recurrent_kernel = tf.matmul(tf.reshape(previous_h, [-1, num_units]),
+        d_recurrent_kernel = matmul(tf.reshape(previous_h, [-1, num_units]),
                                        tf.reshape(d_gates, [-1, 4 * num_units]),
                                        transpose_a=True)
         return d_gates, d_recurrent_kernel

@@ -17,6 +17,7 @@ from drumvae import files
 from drumvae import midi
 from drumvae import render
 from drumvae import run_dirs
+from drumvae import runtime
 from drumvae.cli import UserError
 
 import note_seq
@@ -47,6 +48,7 @@ class Options:
   render_wav: bool = False
   plot: bool = False
   soundfont: Optional[str] = None
+  precision: str = 'auto'
 
 
 def generate(options):
@@ -60,6 +62,7 @@ def generate(options):
                 (options.input_midi_1, options.start_bar_1, 'input_midi_1'),
                 (options.input_midi_2, options.start_bar_2, 'input_midi_2'))]
   render_wav = options.render_wav and fluidsynth_available(options.soundfont)
+  cli.note_line(runtime.use_precision(options.precision))
   model = load_model(config, checkpoint,
                      min(options.max_batch_size, options.num_outputs),
                      f'--config={config_name} --hparams={hparams!r}')

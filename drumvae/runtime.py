@@ -17,6 +17,7 @@ compatibility patch is applied with a warning, so an upgrade shows up at once.
     mido midifiles.Message          speed: bytes checked once per message
     LSTMBlockCell.call              speed: MatMul cells, on oneDNN
     BidirectionalLstmEncoder.encode speed: input products hoisted (fast_lstm)
+    BaseLstmDecoder.build           speed: output layer's product in --precision
     Dataset.unbatch                 scoped to Magenta's data.get_dataset: TF >= 2.15
                                     segfaults on DrumsConverter's empty controls
     tf_slim.training.train          scoped to Magenta's train(): our hooks,
@@ -219,6 +220,61 @@ def use_fast_cpu_lstms(enabled=True):
   lstm_models.BidirectionalLstmEncoder.encode = (
       fast_lstm.encode_with_hoisted_input_products if fast
       else fast_lstm.STOCK_ENCODE)
+  lstm_models.BaseLstmDecoder.build = (
+      fast_lstm.build_decoder_with_output_projection if fast
+      else fast_lstm.STOCK_DECODER_BUILD)
+  if not fast:
+    fast_lstm.PRODUCT_DTYPE = tf.float32
+
+
+PRECISIONS = ('auto', 'float32', 'bfloat16')
+# /proc/cpuinfo flags of CPUs that multiply bfloat16 natively (Zen 4, Cooper
+# Lake and later; AMX: Sapphire Rapids and later), which oneDNN uses.
+NATIVE_BFLOAT16_FLAGS = ('amx_bf16', 'avx512_bf16')
+
+
+def native_bfloat16_flags(cpuinfo='/proc/cpuinfo'):
+  """The NATIVE_BFLOAT16_FLAGS this CPU reports (none if cpuinfo is unreadable)."""
+  try:
+    with open(cpuinfo, encoding='utf-8') as f:
+      for line in f:
+        if line.startswith('flags'):
+          return [flag for flag in NATIVE_BFLOAT16_FLAGS if flag in line.split()]
+  except OSError:
+    pass
+  return []
+
+
+def use_precision(precision, cpuinfo='/proc/cpuinfo'):
+  """Sets the dtype of the LSTM and output-layer products for models built from now on.
+
+  `precision` is --precision: float32, bfloat16, or auto (bfloat16 where the
+  CPU multiplies it natively). Weights, state and loss stay float32 either
+  way, so checkpoints load in both. Returns the startup line saying which
+  precision was chosen and why.
+  """
+  from drumvae import fast_lstm  # pylint: disable=g-import-not-at-top  (imports TF)
+  from magenta.contrib import rnn as contrib_rnn  # pylint: disable=g-import-not-at-top
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  fast = contrib_rnn.LSTMBlockCell.call is fast_lstm.call_as_matmul
+  flags = native_bfloat16_flags(cpuinfo)
+  if precision == 'auto':
+    if not fast:
+      chosen, why = 'float32', 'auto: the fast CPU LSTMs are off (a GPU, or another Magenta)'
+    elif flags:
+      chosen, why = 'bfloat16', f'auto: this CPU multiplies bfloat16 natively ({flags[0]})'
+    else:
+      chosen, why = 'float32', 'auto: this CPU has no native bfloat16 (avx512_bf16, amx_bf16)'
+  elif precision == 'bfloat16' and not fast:
+    chosen, why = 'float32', ('--precision=bfloat16 needs the fast CPU LSTMs, which are '
+                              'off (a GPU, or another Magenta)')
+  else:
+    chosen, why = precision, f'--precision={precision}'
+    if chosen == 'bfloat16' and not flags:
+      why += '; this CPU has no native bfloat16: emulated, slower than float32'
+  fast_lstm.PRODUCT_DTYPE = tf.bfloat16 if chosen == 'bfloat16' else tf.float32
+  products = 'bfloat16 products, float32 weights' if chosen == 'bfloat16' else 'float32'
+  return f'precision: {products} ({why})'
 
 
 @contextlib.contextmanager

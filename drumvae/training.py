@@ -58,6 +58,7 @@ class Options:
   save_summaries_steps: int = 100
   windows: str = 'all'
   seed: Optional[int] = None
+  precision: str = 'auto'
 
   def __post_init__(self):
     self.run_dir = os.path.expanduser(self.run_dir)
@@ -97,6 +98,7 @@ def train(options, task=None):
     session_config = distributed.session_config(task)
     distributed.exit_when_parameter_servers_stop(task, options.run_dir)
   chief = options.task == 0
+  print(runtime.use_precision(options.precision), flush=True)
   with run_dirs.lock(options.run_dir) if chief else contextlib.nullcontext():
     config_name, hparams, config = load_config(options)
     resolved_hparams = config.hparams.values()  # with the whole batch
@@ -143,6 +145,7 @@ def evaluate(options):
         "Groove's validation split); --tfds_name works with --eval_continuous")
   config_name, hparams, config = load_config(options)
   checkpoint = run_dirs.latest_checkpoint(options.run_dir)
+  print(runtime.use_precision(options.precision), flush=True)
   examples = dataset.convert_examples(options.examples_path,
                                       config.data_converter, 'eval', 'all')
   dataset.check_enough_examples(examples, 1, options.examples_path)
@@ -178,6 +181,7 @@ def evaluate_continuously(options):
   if not options.eval_num_batches:
     raise UserError('--eval_continuous needs --eval_num_batches')
   _, _, config = load_config(options)
+  print(runtime.use_precision(options.precision), flush=True)
   dataset_fn = dataset_fn_for(config, options, is_training=False)
   music_vae_train.evaluate(
       run_dirs.train_dir(options.run_dir),

@@ -164,3 +164,80 @@ def test_freed_memory_is_reused_without_page_faults(keep):
     assert faults < 100
   else:
     assert faults > 10000  # glibc's defaults: the test tells the two apart
+
+
+def model_loss_and_gradients(tf, precision, inputs, weights=None):
+  """A tiny hierdec-drums_4bar_cpu model (encoder mean as z, teacher forcing, no
+  dropout) in `precision`: variable names, per-window loss and its gradients.
+  Without `weights`, returns those the model initialised instead."""
+  import configs  # pylint: disable=g-import-not-at-top
+  config = configs.get_config('hierdec-drums_4bar_cpu',
+                              'batch_size=4,enc_rnn_size=[32],dec_rnn_size=[24],z_size=16,'
+                              'dropout_keep_prob=1.0')
+
+  def build(x):
+    model = config.model
+    model.build(config.hparams, output_depth=512, is_training=True)
+    lengths = tf.fill([inputs.shape[0]], inputs.shape[1])
+    posterior = model.encode(x[..., :9], lengths)
+    target = tf.one_hot(tf.argmax(x[..., 9:], -1), 512)
+    loss = model.decoder.reconstruction_loss(
+        tf.pad(target[:, :-1], [(0, 0), (1, 0), (0, 0)]), target, lengths,
+        posterior.loc)[0]
+    size = tf.square(posterior.loc) + tf.square(posterior.stddev())  # for sigma's gradient
+    return loss, tf.reduce_mean(loss) + tf.reduce_mean(size)
+
+  message = runtime.use_precision(precision)
+  try:
+    if weights is None:
+      with tf.Graph().as_default():
+        tf.set_random_seed(0)
+        build(tf.constant(inputs))
+        with tf.Session() as session:
+          session.run(tf.global_variables_initializer())
+          return {v.op.name: v.eval(session) for v in tf.trainable_variables()}
+    return message, outputs_and_gradients(tf, True, build, inputs, weights)
+  finally:
+    runtime.use_precision('float32')
+
+
+def test_bfloat16_products_give_float32_results_within_bfloat16_rounding(tf):
+  random = np.random.RandomState(2)
+  roll = (random.rand(4, 64, 9) < 0.25).astype(np.float32)
+  classes = roll.dot(2 ** np.arange(9)).astype(int)  # the 512 drum patterns
+  inputs = np.concatenate([roll, np.eye(512, dtype=np.float32)[classes]], -1)
+  # Initial weights, larger: logits far from 0, as in a trained model.
+  weights = {name: 4 * value for name, value in
+             model_loss_and_gradients(tf, 'float32', inputs).items()}
+  message32, (names32, values32) = model_loss_and_gradients(tf, 'float32', inputs, weights)
+  message16, (names16, values16) = model_loss_and_gradients(tf, 'bfloat16', inputs, weights)
+  assert message32.startswith('precision: float32 (')
+  assert message16.startswith('precision: bfloat16 products, float32 weights (')
+  assert names16 == names32  # the same variables: checkpoints load in either
+  assert 'decoder/output_projection/kernel' in '\n'.join(names32)
+  loss32, loss16 = values32[0], values16[0]
+  assert loss32.min() > 100  # 64 steps of a 512-way choice
+  np.testing.assert_allclose(loss16, loss32, rtol=0.02)
+  assert not np.allclose(loss16, loss32, rtol=1e-6)  # bfloat16 really ran
+  for gradient32, gradient16 in zip(values32[2:], values16[2:]):
+    cosine = (gradient32 * gradient16).sum() / (
+        np.linalg.norm(gradient32) * np.linalg.norm(gradient16))
+    assert cosine > 0.98, cosine
+
+
+@pytest.mark.parametrize('flags, auto', [('fpu avx2 avx512f avx512_bf16', 'bfloat16'),
+                                         ('fpu avx2 amx_tile amx_bf16', 'bfloat16'),
+                                         ('fpu avx2 avx512f', 'float32')])
+def test_auto_precision_is_bfloat16_only_where_the_cpu_multiplies_it(tf, tmp_path, flags, auto):
+  del tf  # loaded, with the fast LSTMs on
+  cpuinfo = tmp_path / 'cpuinfo'
+  cpuinfo.write_text(f'processor\t: 0\nflags\t\t: {flags}\n')
+  try:
+    line = runtime.use_precision('auto', cpuinfo)
+    assert line.startswith(f'precision: {auto}'), line
+    assert 'auto: this CPU' in line
+    explicit = runtime.use_precision('bfloat16', cpuinfo)
+    assert explicit.startswith('precision: bfloat16 products')
+    assert ('emulated' in explicit) == (auto == 'float32'), explicit
+  finally:
+    runtime.use_precision('float32')

@@ -22,6 +22,12 @@ TINY = 'batch_size=4,z_size=8,enc_rnn_size=[16],dec_rnn_size=[16,16]'
 DRUM_CLASS_PITCHES = {
     pitches[0] for pitches in drums_encoder_decoder.DEFAULT_DRUM_TYPE_PITCHES}
 CONFIGS = ['flat-drums_4bar', 'hierdec-drums_4bar_small']
+# Each config trains in one precision and samples in the other: checkpoints are
+# the same either way (on a CPU without native bfloat16 it is emulated).
+TRAIN_PRECISION = {'flat-drums_4bar': 'float32', 'hierdec-drums_4bar_small': 'bfloat16'}
+OTHER_PRECISION = {'float32': 'bfloat16', 'bfloat16': 'float32'}
+PRECISION_LINE = {'float32': 'precision: float32 (--precision=float32)',
+                  'bfloat16': 'precision: bfloat16 products, float32 weights (--precision=bfloat16'}
 GROOVES = os.path.join(REPO, 'dataset', 'grooves')
 LONG_GROOVE = os.path.join(GROOVES, 'funk_1_100bpm.mid')  # a whole performance, 8+ bars
 SHORT_GROOVE = os.path.join(GROOVES, 'bossa_0_124bpm.mid')
@@ -53,13 +59,14 @@ def examples_path(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def trained_runs(examples_path, tmp_path_factory):
-  """Each config trained for 2 steps; returns {config: (run_dir, stdout)}."""
+  """Each config trained for 2 steps in TRAIN_PRECISION; returns {config: (run_dir, stdout)}."""
   runs = {}
   for config in CONFIGS:
     run_dir = str(tmp_path_factory.mktemp(config))
     result = run_script('train.py', f'--config={config}', f'--run_dir={run_dir}',
                         f'--examples_path={examples_path}', '--num_steps=2',
-                        f'--hparams={TINY}', '--progress_secs=0')
+                        f'--hparams={TINY}', '--progress_secs=0',
+                        f'--precision={TRAIN_PRECISION[config]}')
     assert result.returncode == 0, result.stderr[-3000:]
     runs[config] = run_dir, result.stdout
   return runs
@@ -70,6 +77,7 @@ def test_train_writes_checkpoint_and_records_settings(trained_runs, config):
   run_dir, stdout = trained_runs[config]
   assert checkpoint_steps(run_dir)[-1] == 2
   assert 'step 2/2  loss ' in stdout
+  assert PRECISION_LINE[TRAIN_PRECISION[config]] in stdout
   with open(os.path.join(run_dir, 'run.json')) as f:
     recorded = json.load(f)
   assert recorded['config'] == config
@@ -103,13 +111,16 @@ def assert_4bar_drum_midi(path):
 
 @pytest.mark.parametrize('config', ['flat-drums_4bar', 'hierdec-drums_4bar'])
 def test_sample_writes_4bar_drum_midi(trained_runs, tmp_path, config):
-  """The tutorial's name hierdec-drums_4bar is an alias of the small run's config."""
-  run_dir, _ = trained_runs['hierdec-drums_4bar_small' if config.startswith(
-      'hierdec') else config]
+  """The tutorial's name hierdec-drums_4bar is an alias of the small run's config.
+  Each samples in the precision it did not train in."""
+  trained = 'hierdec-drums_4bar_small' if config.startswith('hierdec') else config
+  run_dir, _ = trained_runs[trained]
+  precision = OTHER_PRECISION[TRAIN_PRECISION[trained]]
   result = run_script('generate.py', f'--run_dir={run_dir}', f'--config={config}',
                       '--mode=sample', '--num_outputs=3', f'--output_dir={tmp_path}',
-                      '--temperature=1.0')
+                      '--temperature=1.0', f'--precision={precision}')
   assert result.returncode == 0, result.stderr[-3000:]
+  assert PRECISION_LINE[precision] in result.stderr
   paths = result.stdout.split()
   assert len(paths) == 3 and sorted(os.listdir(tmp_path)) == sorted(
       os.path.basename(p) for p in paths)
