@@ -15,7 +15,8 @@ compatibility patch is applied with a warning, so an upgrade shows up at once.
     pyfluidsynth             imported once, quietly (it prints on import)
   patches
     mido midifiles.Message          speed: bytes checked once per message
-    LSTMBlockCell.call              speed: MatMul cells, on oneDNN
+    LSTMBlockCell.call              speed: MatMul cells, on oneDNN, their
+                                    products in --precision (bfloat16, float32)
     BidirectionalLstmEncoder.encode speed: input products hoisted (fast_lstm)
     BaseLstmDecoder.build           speed: output layer's product in --precision
     Dataset.unbatch                 scoped to Magenta's data.get_dataset: TF >= 2.15

@@ -103,5 +103,11 @@ def test_fast_lstms_switch_on_and_off(enabled):
     assert (contrib_rnn.LSTMBlockCell.call is fast_lstm.call_as_matmul) == enabled
     assert (lstm_models.BidirectionalLstmEncoder.encode
             is fast_lstm.encode_with_hoisted_input_products) == enabled
+    assert (lstm_models.BaseLstmDecoder.build
+            is fast_lstm.build_decoder_with_output_projection) == enabled
+    # Without the fast LSTMs, no bfloat16: auto and an explicit request fall back.
+    assert runtime.use_precision('bfloat16').startswith(
+        'precision: bfloat16' if enabled else 'precision: float32 (--precision=bfloat16 needs')
   finally:
     runtime.use_fast_cpu_lstms()
+    runtime.use_precision('float32')
