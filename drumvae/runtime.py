@@ -263,9 +263,9 @@ def use_precision(precision, cpuinfo='/proc/cpuinfo'):
     if not fast:
       chosen, why = 'float32', 'auto: the fast CPU LSTMs are off (a GPU, or another Magenta)'
     elif flags:
-      chosen, why = 'bfloat16', f'auto: this CPU multiplies bfloat16 natively ({flags[0]})'
+      chosen, why = 'bfloat16', f'auto: this CPU multiplies bfloat16 natively, {flags[0]}'
     else:
-      chosen, why = 'float32', 'auto: this CPU has no native bfloat16 (avx512_bf16, amx_bf16)'
+      chosen, why = 'float32', 'auto: this CPU has no native bfloat16, no avx512_bf16 or amx_bf16'
   elif precision == 'bfloat16' and not fast:
     chosen, why = 'float32', ('--precision=bfloat16 needs the fast CPU LSTMs, which are '
                               'off (a GPU, or another Magenta)')
