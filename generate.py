@@ -83,12 +83,7 @@ flags.DEFINE_string(
     'soundfont', None,
     '(added) SoundFont (.sf2) for --render_wav; default: the General MIDI set '
     'with a drum kit that ships inside pretty_midi.')
-flags.DEFINE_enum(
-    'precision', 'auto', ['auto', 'float32', 'bfloat16'],
-    '(added) Input dtype of the LSTM and output-layer matrix products: '
-    'bfloat16 (float32 weights, state and loss; checkpoints load in either) is '
-    'about twice as fast on CPUs that multiply it natively (avx512_bf16, '
-    'amx_bf16); auto = bfloat16 there, float32 elsewhere.')
+flags.DEFINE_enum('precision', 'auto', runtime.PRECISIONS, runtime.PRECISION_HELP)
 
 flags.mark_flags_as_mutual_exclusive(['run_dir', 'checkpoint_file'])
 flags.register_multi_flags_validator(

@@ -126,12 +126,7 @@ flags.DEFINE_enum(
 flags.DEFINE_integer(
     'seed', None,
     '(added) Graph-level random seed, for repeatable runs.')
-flags.DEFINE_enum(
-    'precision', 'auto', ['auto', 'float32', 'bfloat16'],
-    '(added) Input dtype of the LSTM and output-layer matrix products: '
-    'bfloat16 (float32 weights, state and loss; checkpoints load in either) is '
-    'about twice as fast on CPUs that multiply it natively (avx512_bf16, '
-    'amx_bf16); auto = bfloat16 there, float32 elsewhere.')
+flags.DEFINE_enum('precision', 'auto', runtime.PRECISIONS, runtime.PRECISION_HELP)
 
 flags.mark_flag_as_required('run_dir')
 flags.register_multi_flags_validator(

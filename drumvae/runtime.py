@@ -229,6 +229,11 @@ def use_fast_cpu_lstms(enabled=True):
 
 
 PRECISIONS = ('auto', 'float32', 'bfloat16')
+PRECISION_HELP = (  # train.py's and generate.py's --precision
+    '(added) Input dtype of the LSTM and output-layer matrix products: bfloat16 '
+    '(float32 weights, state and loss; checkpoints load in either) is faster on '
+    'CPUs that multiply it natively (avx512_bf16, amx_bf16); auto = bfloat16 '
+    'there, float32 elsewhere. README: Speed.')
 # /proc/cpuinfo flags of CPUs that multiply bfloat16 natively (Zen 4, Cooper
 # Lake and later; AMX: Sapphire Rapids and later), which oneDNN uses.
 NATIVE_BFLOAT16_FLAGS = ('amx_bf16', 'avx512_bf16')
