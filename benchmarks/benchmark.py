@@ -699,8 +699,8 @@ def run_all(argv):
 
 
 def main(argv):
+  sys.path.insert(0, REPO)  # drumvae
   if FLAGS.child:
-    sys.path.insert(0, REPO)
     job = json.loads(FLAGS.child)
     result = {'train': child_train, 'sample': child_sample, 'matmul': child_matmul,
               'onednn_default': child_onednn_default}[job['job']](job)
