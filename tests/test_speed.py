@@ -166,10 +166,10 @@ def test_freed_memory_is_reused_without_page_faults(keep):
     assert faults > 10000  # glibc's defaults: the test tells the two apart
 
 
-def model_loss_and_gradients(tf, precision, inputs, weights=None):
-  """A tiny hierdec-drums_4bar_cpu model (encoder mean as z, teacher forcing, no
-  dropout) in `precision`: variable names, per-window loss and its gradients.
-  Without `weights`, returns those the model initialised instead."""
+def tiny_cpu_model(tf, inputs):
+  """`build(x)` for outputs_and_gradients: a tiny hierdec-drums_4bar_cpu model
+  (encoder mean as z, teacher forcing, no dropout) over `inputs`, returning the
+  per-window loss and a scalar that reaches every variable."""
   import configs  # pylint: disable=g-import-not-at-top
   config = configs.get_config('hierdec-drums_4bar_cpu',
                               'batch_size=4,enc_rnn_size=[32],dec_rnn_size=[24],z_size=16,'
@@ -187,15 +187,23 @@ def model_loss_and_gradients(tf, precision, inputs, weights=None):
     size = tf.square(posterior.loc) + tf.square(posterior.stddev())  # for sigma's gradient
     return loss, tf.reduce_mean(loss) + tf.reduce_mean(size)
 
+  return build
+
+
+def initial_weights(tf, build, inputs):
+  """The weights `build` initialises over `inputs` (seeded), by variable name."""
+  with tf.Graph().as_default():
+    tf.set_random_seed(0)
+    build(tf.constant(inputs))
+    with tf.Session() as session:
+      session.run(tf.global_variables_initializer())
+      return {v.op.name: v.eval(session) for v in tf.trainable_variables()}
+
+
+def in_precision(tf, precision, build, inputs, weights):
+  """The startup line of `precision`, and outputs_and_gradients of `build` in it."""
   message = runtime.use_precision(precision)
   try:
-    if weights is None:
-      with tf.Graph().as_default():
-        tf.set_random_seed(0)
-        build(tf.constant(inputs))
-        with tf.Session() as session:
-          session.run(tf.global_variables_initializer())
-          return {v.op.name: v.eval(session) for v in tf.trainable_variables()}
     return message, outputs_and_gradients(tf, True, build, inputs, weights)
   finally:
     runtime.use_precision('float32')
@@ -206,11 +214,11 @@ def test_bfloat16_products_give_float32_results_within_bfloat16_rounding(tf):
   roll = (random.rand(4, 64, 9) < 0.25).astype(np.float32)
   classes = roll.dot(2 ** np.arange(9)).astype(int)  # the 512 drum patterns
   inputs = np.concatenate([roll, np.eye(512, dtype=np.float32)[classes]], -1)
+  build = tiny_cpu_model(tf, inputs)
   # Initial weights, larger: logits far from 0, as in a trained model.
-  weights = {name: 4 * value for name, value in
-             model_loss_and_gradients(tf, 'float32', inputs).items()}
-  message32, (names32, values32) = model_loss_and_gradients(tf, 'float32', inputs, weights)
-  message16, (names16, values16) = model_loss_and_gradients(tf, 'bfloat16', inputs, weights)
+  weights = {name: 4 * value for name, value in initial_weights(tf, build, inputs).items()}
+  message32, (names32, values32) = in_precision(tf, 'float32', build, inputs, weights)
+  message16, (names16, values16) = in_precision(tf, 'bfloat16', build, inputs, weights)
   assert message32.startswith('precision: float32 (')
   assert message16.startswith('precision: bfloat16 products, float32 weights (')
   assert names16 == names32  # the same variables: checkpoints load in either
