@@ -120,6 +120,12 @@ def plot(curves, png_path):
   plt.close(figure)
 
 
+def in_data_range(samples):
+  """The share as a table cell; points evaluated before it was measured lack it."""
+  share = samples.get('in_data_range')
+  return '' if share is None else f'{share:.2f}'
+
+
 def main(argv):
   del argv  # cli.run refuses extra arguments
   runtime.setup(FLAGS.verbose)
@@ -133,8 +139,9 @@ def main(argv):
       r, examples, FLAGS.every_minutes, FLAGS.num_samples)
             for r in FLAGS.run_dirs}
   print('| run | minutes | step | accuracy, teacher-forced | accuracy, sampled '
-        '| KL (bits) | samples: notes/bar | samples: profile distance |')
-  print('| --- |' + ' ---: |' * 7)
+        '| KL (bits) | samples: notes/bar | samples: in data range '
+        '| samples: profile distance |')
+  print('| --- |' + ' ---: |' * 8)
   for name, points in curves.items():
     for p in points:
       print(f'| {name} | {p["minutes"]:.0f} | {p["global_step"]} | '
@@ -142,6 +149,7 @@ def main(argv):
             f'{p["reconstruction_accuracy_sampled"]:.3f} | '
             f'{p["kl_divergence_bits"]:.0f} | '
             f'{p["samples"]["notes_per_bar"]:.1f} | '
+            f'{in_data_range(p["samples"])} | '
             f'{p["samples"]["profile_distance"]:.3f} |')
   if FLAGS.output_png:
     plot(curves, FLAGS.output_png)

@@ -10,6 +10,9 @@ fails:
                    distance of two sets is the mean absolute difference
   notes per bar    hits per bar, averaged over a groove
   empty share      the share of grooves without a single hit
+  in data range    the share of grooves whose notes per bar lie within the
+                   data's 1st-99th percentile: neither near-silent nor a wall
+                   of hits (a snare roll through every sixteenth)
   step accuracy    the share of steps whose whole hit pattern is right
 """
 import numpy as np
@@ -66,13 +69,25 @@ def slerp(z0, z1, t):
   return (np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(omega)
 
 
+def data_notes_per_bar_range(reference_hits):
+  """The 1st and 99th percentile of the reference grooves' notes per bar."""
+  low, high = np.percentile(notes_per_bar(reference_hits), [1, 99])
+  return float(low), float(high)
+
+
+def in_data_range_share(groove_hits, reference_hits):
+  low, high = data_notes_per_bar_range(reference_hits)
+  per_bar = notes_per_bar(groove_hits)
+  return float(np.mean((per_bar >= low) & (per_bar <= high)))
+
+
 def set_figures(groove_hits, reference_hits):
   """Figures of a set of grooves against a reference set (e.g. a test split)."""
-  per_bar = notes_per_bar(groove_hits)
   return {
       'num_grooves': int(len(groove_hits)),
       'empty_share': empty_share(groove_hits),
-      'notes_per_bar': float(per_bar.mean()),
+      'notes_per_bar': float(notes_per_bar(groove_hits).mean()),
+      'in_data_range': in_data_range_share(groove_hits, reference_hits),
       'profile_distance': profile_distance(groove_hits, reference_hits),
   }
 
@@ -88,13 +103,12 @@ def interpolation_figures(steps_patterns, start_patterns, end_patterns,
   endpoint_accuracy = step_accuracy(
       np.concatenate([steps_patterns[:, 0], steps_patterns[:, -1]]),
       np.concatenate([start_patterns, end_patterns]))
-  low, high = np.percentile(notes_per_bar(reference_hits), [1, 99])
   inner = steps_patterns[:, 1:-1].reshape(-1, steps_patterns.shape[-1])
-  inner_per_bar = notes_per_bar(hits(inner))
   return {
       'num_interpolations': int(len(steps_patterns)),
       'endpoint_accuracy': endpoint_accuracy,
-      'midpoints_in_data_range': float(np.mean((inner_per_bar >= low) &
-                                               (inner_per_bar <= high))),
-      'data_notes_per_bar_range': [float(low), float(high)],
+      'midpoints_in_data_range': in_data_range_share(hits(inner),
+                                                     reference_hits),
+      'data_notes_per_bar_range': list(data_notes_per_bar_range(
+          reference_hits)),
   }

@@ -47,15 +47,17 @@ def test_real_beats_pass_silence_and_noise_fail():
   snare_wall[:, :, SNARE] = True
   beats = groove_metrics.set_figures(rock_beats(100, seed=4), reference)
   assert beats['empty_share'] == 0 and beats['profile_distance'] < 0.02
+  assert beats['in_data_range'] >= 0.9
   silence = groove_metrics.set_figures(silent, reference)
   assert silence['empty_share'] == 1 and silence['notes_per_bar'] == 0
   # Silence is as far from the data as the data's mean hit probability.
   assert silence['profile_distance'] == pytest.approx(
       groove_metrics.groove_profile(reference).mean())
-  assert silence['profile_distance'] > 0.05
-  assert groove_metrics.set_figures(noise, reference)['profile_distance'] > 0.3
-  assert groove_metrics.set_figures(snare_wall, reference)[
-      'profile_distance'] > 0.04
+  assert silence['profile_distance'] > 0.05 and silence['in_data_range'] == 0
+  noisy = groove_metrics.set_figures(noise, reference)
+  assert noisy['profile_distance'] > 0.3 and noisy['in_data_range'] == 0
+  walls = groove_metrics.set_figures(snare_wall, reference)
+  assert walls['profile_distance'] > 0.04 and walls['in_data_range'] == 0
 
 
 def test_step_accuracy_counts_whole_patterns():
