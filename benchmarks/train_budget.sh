@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Trains each config for the same wall-clock budget on Groove's train split, then
-# evaluates it on the validation split and prints the comparison table.
+# Trains each config for the same wall-clock budget on Groove's train split (every
+# 4-bar window, train.py's default), then evaluates it on every window of the
+# validation split and prints the comparison table.
 #   bash benchmarks/train_budget.sh [MINUTES] [RUNS_DIR]
 # Needs data/groove-{train,validation}.tfrecord:
 #   .venv/bin/python make_tfrecord.py --input_dir=$GROOVE_DIR --recursive \
@@ -23,7 +24,7 @@ for config in flat-drums_4bar hierdec-drums_4bar_small hierdec-drums_4bar_large;
     exit "$status"
   fi
   .venv/bin/python train.py --mode=eval --run_dir=$runs/$config \
-    --examples_path=data/groove-validation.tfrecord --eval_num_batches=8
+    --examples_path=data/groove-validation.tfrecord
 done
 .venv/bin/python compare_runs.py --run_dirs=$runs/flat-drums_4bar,$runs/hierdec-drums_4bar_small,$runs/hierdec-drums_4bar_large \
   --output_png=$runs/loss.png

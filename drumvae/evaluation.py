@@ -12,6 +12,7 @@ import os
 import numpy as np
 
 from drumvae import dataset
+from drumvae import drum_grid
 from drumvae import files
 from drumvae import generation
 from drumvae import groove_metrics
@@ -90,15 +91,19 @@ def decode(model, config, z, temperature):
   return groove_metrics.patterns(np.stack(decoded))
 
 
-def sampled_accuracy(model, config, examples):
-  """Share of 16th-note steps whose 512-way hit pattern is decoded exactly.
+def sampled_reconstruction(model, config, examples):
+  """(step accuracy, {drum class: error rate}) of `examples` reconstructed.
 
   Each example is encoded to its posterior mean z = mu and decoded at
-  SAMPLED_TEMPERATURE without teacher forcing.
+  SAMPLED_TEMPERATURE without teacher forcing. Step accuracy is the share of
+  16th-note steps whose 512-way hit pattern is decoded exactly.
   """
   decoded = decode(model, config, encode(model, examples), SAMPLED_TEMPERATURE)
-  return groove_metrics.step_accuracy(
-      decoded, groove_metrics.patterns(examples.outputs))
+  targets = groove_metrics.patterns(examples.outputs)
+  errors = groove_metrics.drum_error_rates(decoded, targets)
+  return (groove_metrics.step_accuracy(decoded, targets),
+          {name.replace(' ', '_').replace('-', '_'): float(rate)
+           for name, rate in zip(drum_grid.DRUM_CLASS_NAMES, errors)})
 
 
 def sample_figures(model, config, reference_hits, num_samples, temperature,
@@ -146,6 +151,7 @@ def evaluate_checkpoint(checkpoint, config, examples, eval_dir, master='',
       examples, master)
   model = generation.load_model(config, checkpoint, config.hparams.batch_size,
                                  f'the config recorded beside {checkpoint}')
+  accuracy, drum_errors = sampled_reconstruction(model, config, examples)
   rng = np.random.default_rng(seed)
   reference_hits = groove_metrics.hits(groove_metrics.patterns(
       examples.outputs))
@@ -156,8 +162,8 @@ def evaluate_checkpoint(checkpoint, config, examples, eval_dir, master='',
       'reconstruction_loss': summaries['losses/r_loss'],
       'kl_divergence_bits': summaries['losses/kl_bits'],
       'reconstruction_accuracy_teacher_forced': summaries['metrics/accuracy'],
-      'reconstruction_accuracy_sampled': sampled_accuracy(model, config,
-                                                          examples),
+      'reconstruction_accuracy_sampled': accuracy,
+      'reconstruction_drum_errors_sampled': drum_errors,
       'sampled_temperature': SAMPLED_TEMPERATURE,
       'samples': {'temperature': temperature, **sample_figures(
           model, config, reference_hits, num_samples, temperature, rng)},

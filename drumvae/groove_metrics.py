@@ -14,6 +14,8 @@ fails:
                    data's 1st-99th percentile: neither near-silent nor a wall
                    of hits (a snare roll through every sixteenth)
   step accuracy    the share of steps whose whole hit pattern is right
+  drum error rates for each drum class, the share of steps where its hit or
+                   rest is wrong (missed or added): where step accuracy is lost
 """
 import numpy as np
 
@@ -58,6 +60,12 @@ def step_accuracy(predicted_patterns, target_patterns):
   """Share of steps whose whole hit pattern matches."""
   return float(np.mean(np.asarray(predicted_patterns) ==
                        np.asarray(target_patterns)))
+
+
+def drum_error_rates(predicted_patterns, target_patterns):
+  """[9]: for each drum class, the share of steps whose hit or rest is wrong."""
+  return (hits(predicted_patterns) != hits(target_patterns)).reshape(
+      -1, NUM_DRUMS).mean(axis=0)
 
 
 def slerp(z0, z1, t):

@@ -258,6 +258,6 @@ def format_metrics(metrics, prefix=''):
       lines.append(format_metrics(value, f'{prefix}{name}.'))
     elif not isinstance(value, str):
       value = f'{value:.4g}' if isinstance(value, float) else value
-      lines.append(f'{prefix + name:44s} {value}')
+      lines.append(f'{prefix + name:50s} {value}')
   return '\n'.join(lines)
 

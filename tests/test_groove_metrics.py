@@ -64,6 +64,17 @@ def test_step_accuracy_counts_whole_patterns():
   assert groove_metrics.step_accuracy([[1, 2, 3, 4]], [[1, 2, 3, 5]]) == 0.75
 
 
+def test_drum_error_rates_say_which_drum_is_wrong():
+  target = (rock_beats(2) * (1 << np.arange(9))).sum(-1)
+  predicted = target.copy()
+  predicted[0, 4] &= ~(1 << SNARE)  # one backbeat missed
+  predicted[1, 1] |= 1 << CLOSED_HAT  # one hi-hat added
+  errors = groove_metrics.drum_error_rates(predicted, target)
+  assert errors[SNARE] == errors[CLOSED_HAT] == 1 / 128
+  assert errors.sum() == 2 / 128
+  assert groove_metrics.step_accuracy(predicted, target) == 126 / 128
+
+
 def test_slerp_keeps_ends_and_norm_of_orthogonal_unit_vectors():
   a, b = np.array([1.0, 0.0]), np.array([0.0, 1.0])
   assert np.allclose(groove_metrics.slerp(a, b, 0), a)

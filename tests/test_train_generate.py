@@ -187,6 +187,13 @@ def test_eval_runs_once_on_every_window_and_writes_sane_metrics(
   # An untrained 512-way decoder: loss near 64 steps x ln(512) = 399 nats.
   assert 300 < metrics['loss'] < 500
   assert metrics['kl_divergence_bits'] >= 0
+  # A step is wrong when at least one drum class is, so the drums' error
+  # rates bound the wrong steps from both sides.
+  errors = metrics['reconstruction_drum_errors_sampled']
+  assert list(errors) == ['kick', 'snare', 'closed_hi_hat', 'open_hi_hat',
+                          'low_tom', 'mid_tom', 'high_tom', 'crash', 'ride']
+  wrong_steps = 1 - metrics['reconstruction_accuracy_sampled']
+  assert max(errors.values()) <= wrong_steps + 1e-9 <= sum(errors.values()) + 2e-9
   assert 'reconstruction_accuracy_sampled' in stdout
 
 
@@ -202,6 +209,7 @@ def test_eval_musical_measures_tell_an_untrained_model_from_the_data(
   assert data['profile_distance'] < 0.06
   assert samples['profile_distance'] > 2 * data['profile_distance']
   assert samples['notes_per_bar'] > 2 * data['notes_per_bar']
+  assert samples['in_data_range'] < 0.5 <= data['in_data_range']
   interpolations = metrics['interpolations']
   assert interpolations['num_interpolations'] == 3
   assert 0 <= interpolations['endpoint_accuracy'] <= 1
