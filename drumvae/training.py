@@ -250,14 +250,18 @@ def check_tfds(tfds_name, split):
     refuse(f'{type(e).__name__}: {str(e).splitlines()[0][:200]}')
 
 
-def format_metrics(metrics, prefix=''):
+def format_metrics(metrics):
   """metrics.json as aligned `name value` lines, nested keys joined by '.'."""
-  lines = []
+  lines = list(_leaves_to_print(metrics))
+  width = max(len(name) for name, _ in lines)
+  return '\n'.join(f'{name:{width}s} {value}' for name, value in lines)
+
+
+def _leaves_to_print(metrics, prefix=''):
+  """(dotted name, value) of every leaf but the strings (paths, names)."""
   for name, value in metrics.items():
     if isinstance(value, dict):
-      lines.append(format_metrics(value, f'{prefix}{name}.'))
+      yield from _leaves_to_print(value, f'{prefix}{name}.')
     elif not isinstance(value, str):
-      value = f'{value:.4g}' if isinstance(value, float) else value
-      lines.append(f'{prefix + name:50s} {value}')
-  return '\n'.join(lines)
+      yield prefix + name, f'{value:.4g}' if isinstance(value, float) else value
 
