@@ -17,6 +17,10 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string('run_dir', None, 'Run directory of train.py to export.')
 flags.DEFINE_string('output_dir', None,
                     'New directory to write the exported run dir to.')
+flags.DEFINE_string(
+    'examples_path', None,
+    'Training data (a tfrecord of NoteSequences) to fit the latent prior that '
+    'samples draw z from; default: the one RUN_DIR/run.json records.')
 flags.mark_flags_as_required(['run_dir', 'output_dir'])
 
 
@@ -26,7 +30,7 @@ def main(argv):
   run_dirs.check_has_checkpoint(FLAGS.run_dir)
   runtime.load_tensorflow(FLAGS.verbose)
   from drumvae import export  # imports TensorFlow and Magenta: after the checks
-  print(export.export_run(FLAGS.run_dir, FLAGS.output_dir))
+  print(export.export_run(FLAGS.run_dir, FLAGS.output_dir, FLAGS.examples_path))
 
 
 if __name__ == '__main__':

@@ -13,6 +13,7 @@ from absl import flags
 
 from drumvae import cli
 from drumvae import files
+from drumvae import latent_prior
 from drumvae import midi
 from drumvae import run_dirs
 from drumvae import runtime
@@ -84,6 +85,8 @@ flags.DEFINE_string(
     '(added) SoundFont (.sf2) for --render_wav; default: the General MIDI set '
     'with a drum kit that ships inside pretty_midi.')
 flags.DEFINE_enum('precision', 'auto', runtime.PRECISIONS, runtime.PRECISION_HELP)
+flags.DEFINE_enum('latent_prior', 'auto', latent_prior.CHOICES,
+                  '(added) Where sampled grooves draw z from: ' + latent_prior.HELP)
 
 flags.mark_flags_as_mutual_exclusive(['run_dir', 'checkpoint_file'])
 flags.register_multi_flags_validator(

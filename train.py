@@ -14,6 +14,7 @@ from absl import flags
 
 from drumvae import cli
 from drumvae import dataset
+from drumvae import latent_prior
 from drumvae import run_dirs
 from drumvae import runtime
 
@@ -123,10 +124,18 @@ flags.DEFINE_enum(
     'train on: all = every distinct window; capped = at most 5 random ones, '
     'drawn once (Magenta with --cache_dataset); fresh = 5 drawn anew each '
     'epoch (Magenta with --cache_dataset=false).')
+flags.DEFINE_multi_enum(
+    'augment', [], dataset.AUGMENTATIONS,
+    '(added) Vary each training window as it is drawn, half the time: limbs = '
+    'the cymbals of another window of the same performance; thin = 15% of the '
+    'hits dropped. Repeat the flag for both.')
 flags.DEFINE_integer(
     'seed', None,
     '(added) Graph-level random seed, for repeatable runs.')
 flags.DEFINE_enum('precision', 'auto', runtime.PRECISIONS, runtime.PRECISION_HELP)
+flags.DEFINE_enum('latent_prior', 'auto', latent_prior.CHOICES,
+                  '(added) In eval mode, where the sampled grooves draw z from: '
+                  + latent_prior.HELP)
 
 flags.mark_flag_as_required('run_dir')
 flags.register_multi_flags_validator(

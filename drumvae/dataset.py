@@ -16,6 +16,7 @@ import numpy as np
 from google.protobuf import message
 
 from drumvae.cli import UserError
+from drumvae.groove_metrics import NUM_DRUMS
 
 
 @dataclasses.dataclass
@@ -121,6 +122,47 @@ def fresh_window_indices(sequence_ids, rng):
   return np.array(chosen)
 
 
+# Ways to vary a training window each time it is drawn (--augment), so the
+# model sees more distinct grooves than Groove's 897 performances hold:
+#   limbs  the cymbals (hi-hats, crash, ride) of another window of the same
+#          performance over this window's kick, snare and toms: new
+#          combinations of what one drummer played, each drum's own part intact
+#   thin   each hit dropped with probability THIN_RATE: a sparser take
+# Each is applied to a window with probability AUGMENT_SHARE, so real windows
+# stay half of what the model sees.
+AUGMENTATIONS = ('limbs', 'thin')
+CYMBALS = (2, 3, 7, 8)  # DrumsConverter's classes: closed, open hi-hat, crash, ride
+THIN_RATE = 0.15
+AUGMENT_SHARE = 0.5
+
+
+def augment_hits(window_hits, other_hits, augment, rng):
+  """[64, 9] bool hits of one window, varied by `augment` (a list of AUGMENTATIONS).
+
+  `other_hits` is another window of the same performance (for 'limbs').
+  """
+  window_hits = window_hits.copy()
+  if 'limbs' in augment and rng.random() < AUGMENT_SHARE:
+    window_hits[:, CYMBALS] = other_hits[:, CYMBALS]
+  if 'thin' in augment and rng.random() < AUGMENT_SHARE:
+    window_hits &= rng.random(window_hits.shape) >= THIN_RATE
+  return window_hits
+
+
+def hits_to_tensors(window_hits, input_dtype, output_dtype):
+  """[64, 9] hits -> (inputs, outputs) as DrumsConverter(roll_input=True) makes them.
+
+  Inputs: the 9-class roll plus a 'no hit' column; outputs: one-hot of the
+  512 hit patterns (bit i = drum class i).
+  """
+  no_hit = ~window_hits.any(axis=1, keepdims=True)
+  inputs = np.concatenate([window_hits, no_hit], axis=1).astype(input_dtype)
+  outputs = np.zeros((len(window_hits), 2 ** window_hits.shape[1]), output_dtype)
+  outputs[np.arange(len(window_hits)),
+          window_hits @ (1 << np.arange(window_hits.shape[1]))] = 1
+  return inputs, outputs
+
+
 def _stack(rows, depth, dtype):
   """Rows as one array of the converter's dtype, as Magenta's pipeline casts them."""
   return (np.stack(rows).astype(dtype, copy=False) if rows
@@ -142,19 +184,30 @@ def check_enough_examples(examples, batch_size, examples_path):
 
 
 def make_dataset(examples, batch_size, is_training, fresh_windows=False,
-                 seed=None):
+                 seed=None, augment=()):
   """The tf.data pipeline of Magenta's get_dataset, over converted arrays.
 
   Training: every epoch in a new random order (with `fresh_windows`, a new
-  draw of `fresh_window_indices`), repeated, batched; Magenta's shuffle buffer
-  of 10 batches is kept, but alone it would mix only neighbouring windows of
-  one performance. Eval: batched in order. Partial batches are dropped, as in
-  Magenta.
+  draw of `fresh_window_indices`), each window varied by `augment` (see
+  AUGMENTATIONS), repeated, batched; Magenta's shuffle buffer of 10 batches is
+  kept, but alone it would mix only neighbouring windows of one performance.
+  Eval: batched in order. Partial batches are dropped, as in Magenta.
   """
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   columns = (examples.inputs, examples.outputs, examples.controls,
              examples.lengths)
   rng = np.random.default_rng(seed)
+  windows_of_sequence = {
+      sequence_id: np.flatnonzero(examples.sequence_ids == sequence_id)
+      for sequence_id in (np.unique(examples.sequence_ids) if augment else ())}
+
+  def augmented(i):
+    other = rng.choice(windows_of_sequence[examples.sequence_ids[i]])
+    inputs, outputs = hits_to_tensors(
+        augment_hits(examples.inputs[i, :, :NUM_DRUMS],
+                     examples.inputs[other, :, :NUM_DRUMS], augment, rng),
+        examples.inputs.dtype, examples.outputs.dtype)
+    return inputs, outputs, examples.controls[i], examples.lengths[i]
 
   def rows():
     if not is_training:
@@ -163,7 +216,8 @@ def make_dataset(examples, batch_size, is_training, fresh_windows=False,
     indices = (fresh_window_indices(examples.sequence_ids, rng)
                if fresh_windows else np.arange(len(examples)))
     for i in rng.permutation(indices):
-      yield tuple(column[i] for column in columns)
+      yield (augmented(i) if augment
+             else tuple(column[i] for column in columns))
 
   # A generator, not from_tensor_slices: that would embed every example as a
   # graph constant, copied into each checkpoint's .meta file.

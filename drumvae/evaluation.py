@@ -107,11 +107,13 @@ def sampled_reconstruction(model, config, examples):
 
 
 def sample_figures(model, config, reference_hits, num_samples, temperature,
-                   rng):
-  """Figures of `num_samples` grooves sampled from z ~ N(0, I)."""
-  z = rng.standard_normal((num_samples, config.hparams.z_size))
+                   rng, prior=None):
+  """Figures of `num_samples` grooves sampled from z ~ `prior` (None: N(0, I))."""
+  z = (prior.sample(num_samples, rng) if prior else
+       rng.standard_normal((num_samples, config.hparams.z_size)))
   sampled = groove_metrics.hits(decode(model, config, z, temperature))
-  return groove_metrics.set_figures(sampled, reference_hits)
+  return {'latent_prior': 'fitted' if prior else 'normal',
+          **groove_metrics.set_figures(sampled, reference_hits)}
 
 
 def interpolation_figures(model, config, examples, reference_hits,
@@ -139,11 +141,12 @@ def data_figures(examples, reference_hits, num_grooves, rng):
 
 def evaluate_checkpoint(checkpoint, config, examples, eval_dir, master='',
                         train_examples=None, num_samples=100, temperature=0.5,
-                        num_interpolations=10, seed=None):
+                        num_interpolations=10, seed=None, prior=None):
   """Every figure of metrics.json for one checkpoint on `examples`.
 
   `train_examples`, if given, supply the data's own figures: `num_samples`
-  random training windows measured like the samples.
+  random training windows measured like the samples. Samples draw z from
+  `prior` (a latent_prior.FittedPrior; None: N(0, I)).
   """
   step, summaries = teacher_forced_metrics(
       checkpoint, eval_dir, config,
@@ -166,7 +169,8 @@ def evaluate_checkpoint(checkpoint, config, examples, eval_dir, master='',
       'reconstruction_drum_errors_sampled': drum_errors,
       'sampled_temperature': SAMPLED_TEMPERATURE,
       'samples': {'temperature': temperature, **sample_figures(
-          model, config, reference_hits, num_samples, temperature, rng)},
+          model, config, reference_hits, num_samples, temperature, rng,
+          prior)},
   }
   if num_interpolations and 2 * num_interpolations <= len(examples):
     metrics['interpolations'] = {

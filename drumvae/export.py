@@ -2,12 +2,19 @@
 
 A training checkpoint holds Adam's two moment estimates beside every weight
 (3x the model) and a graph (.meta) that `TrainedModel` never reads; the
-exported run dir keeps only the model's variables and the global step, and
-works as --run_dir for generate.py and train.py --mode=eval.
+exported run dir keeps only the model's variables and the global step, plus
+the Gaussian fitted to its training windows' codes that samples draw z from
+(`latent_prior`), and works as --run_dir for generate.py and train.py
+--mode=eval.
 """
 import os
 import shutil
 
+import configs
+from drumvae import cli
+from drumvae import dataset
+from drumvae import generation
+from drumvae import latent_prior
 from drumvae import run_dirs
 from drumvae.cli import UserError
 
@@ -24,14 +31,37 @@ def model_variables(checkpoint):
           if not any(part in name for part in _OPTIMIZER_VARIABLES)}
 
 
-def export_run(run_dir, output_dir):
-  """Writes `output_dir` with run.json, eval metrics and slim weights.
+def fit_latent_prior(run_dir, checkpoint, examples_path):
+  """The latent prior of `checkpoint`, fitted to every window of `examples_path`."""
+  _, _, config = configs.config_for_run(run_dir)
+  examples = dataset.convert_examples(examples_path, config.data_converter,
+                                      'eval', 'all')
+  dataset.check_enough_examples(examples, 1, examples_path)
+  model = generation.load_model(config, checkpoint, PRIOR_BATCH_SIZE,
+                                f'the config recorded in {run_dir}')
+  _, mu, sigma = model.encode_tensors(list(examples.inputs),
+                                      list(examples.lengths))
+  return latent_prior.fit(mu, sigma)
 
+
+PRIOR_BATCH_SIZE = 256  # windows encoded at once while fitting the prior
+
+
+def export_run(run_dir, output_dir, examples_path=None):
+  """Writes `output_dir` with run.json, eval metrics, slim weights and prior.
+
+  The prior is fitted to `examples_path` (default: the training data recorded
+  in run.json); without either, the export has none and samples use N(0, I).
   Returns the checkpoint prefix written.
   """
   checkpoint = run_dirs.latest_checkpoint(run_dir)
   if os.path.exists(output_dir):
     raise UserError(f'--output_dir={output_dir} exists; choose a new one')
+  examples_path = examples_path or (run_dirs.read_run(run_dir) or {}).get(
+      'examples_path')
+  if examples_path and not dataset.examples_files(examples_path):
+    raise UserError(f'--examples_path={examples_path}: no such file (the '
+                    'training data, to fit the latent prior to)')
   variables = model_variables(checkpoint)
   staging = output_dir.rstrip('/') + '.partial'
   shutil.rmtree(staging, ignore_errors=True)
@@ -47,6 +77,14 @@ def export_run(run_dir, output_dir):
                                        os.path.basename(checkpoint)),
                  write_meta_graph=False)
   shutil.copy(os.path.join(run_dir, run_dirs.RUN_FILE), staging)
+  if examples_path:
+    prior = fit_latent_prior(staging, os.path.join(
+        run_dirs.train_dir(staging), os.path.basename(checkpoint)), examples_path)
+    latent_prior.save(staging, prior)
+  else:
+    cli.warning_line(f'{run_dir} records no training data and no '
+                     '--examples_path was given: exported without a latent '
+                     'prior, so samples draw z from N(0, I)')
   metrics = run_dirs.metrics_path(run_dir)
   if os.path.isfile(metrics):
     os.makedirs(run_dirs.eval_dir(staging))

@@ -14,6 +14,7 @@ from drumvae import audio
 from drumvae import cli
 from drumvae import drum_grid
 from drumvae import files
+from drumvae import latent_prior
 from drumvae import midi
 from drumvae import render
 from drumvae import run_dirs
@@ -21,6 +22,7 @@ from drumvae import runtime
 from drumvae.cli import UserError
 
 import note_seq
+import numpy as np
 import tensorflow.compat.v1 as tf
 from magenta.models.music_vae import TrainedModel
 
@@ -49,6 +51,7 @@ class Options:
   plot: bool = False
   soundfont: Optional[str] = None
   precision: str = 'auto'
+  latent_prior: str = 'auto'
 
 
 def generate(options):
@@ -72,8 +75,7 @@ def generate(options):
                                   length=length,
                                   temperature=options.temperature)
   else:
-    sequences = model.sample(n=options.num_outputs, length=length,
-                             temperature=options.temperature)
+    sequences = sample(model, config, options)
   stem = os.path.join(
       options.output_dir,
       f'{config_name}_{options.mode}_{time.strftime("%Y-%m-%d_%H%M%S")}')
@@ -89,11 +91,29 @@ def generate(options):
   return written
 
 
+def sample(model, config, options):
+  """`options.num_outputs` new grooves, z drawn as --latent_prior says."""
+  prior, which = latent_prior.choose(model_dir(options), config.hparams.z_size,
+                                     options.latent_prior)
+  cli.note_line(which)
+  rng = np.random.default_rng()
+  z = (prior.sample(options.num_outputs, rng) if prior else
+       rng.standard_normal((options.num_outputs, config.hparams.z_size)))
+  return model.decode(z.astype(np.float32), length=config.hparams.max_seq_len,
+                      temperature=options.temperature)
+
+
+def model_dir(options):
+  """The run dir the model comes from (None for a --checkpoint_file)."""
+  if options.checkpoint_file:
+    return None
+  return options.run_dir or SHIPPED_MODEL
+
+
 def find_model(options):
   """(config name, hparams, config, checkpoint path) of the model to load."""
-  run_dir = options.run_dir
-  if not (run_dir or options.checkpoint_file):
-    run_dir = SHIPPED_MODEL
+  run_dir = model_dir(options)
+  if run_dir == SHIPPED_MODEL and not options.run_dir:
     cli.note_line(f'using the shipped model {os.path.relpath(SHIPPED_MODEL)} '
                   '(trained on Groove); --run_dir=YOUR_RUN for your own')
   config_name, hparams, config = configs.config_for_run(

@@ -13,6 +13,9 @@ fails:
   in data range    the share of grooves whose notes per bar lie within the
                    data's 1st-99th percentile: neither near-silent nor a wall
                    of hits (a snare roll through every sixteenth)
+  snare rolls      the share of grooves with the snare on at least 5/8 of
+                   the steps: Groove's drummers roll in ~8% of windows; a model
+                   that falls into rolls plays many more
   step accuracy    the share of steps whose whole hit pattern is right
   drum error rates for each drum class, the share of steps where its hit or
                    rest is wrong (missed or added): where step accuracy is lost
@@ -22,6 +25,8 @@ import numpy as np
 from drumvae.midi import STEPS_PER_BAR
 
 NUM_DRUMS = 9
+SNARE = 1  # DrumsConverter's class order: kick, snare, closed hi-hat, ...
+ROLL_SHARE_OF_STEPS = 5 / 8
 
 
 def patterns(one_hot):
@@ -54,6 +59,11 @@ def notes_per_bar(groove_hits):
 
 def empty_share(groove_hits):
   return float(np.mean(groove_hits.sum(axis=(1, 2)) == 0))
+
+
+def snare_roll_share(groove_hits):
+  snare_steps = groove_hits[:, :, SNARE].sum(axis=1)
+  return float(np.mean(snare_steps >= ROLL_SHARE_OF_STEPS * groove_hits.shape[1]))
 
 
 def step_accuracy(predicted_patterns, target_patterns):
@@ -97,6 +107,7 @@ def set_figures(groove_hits, reference_hits):
       'notes_per_bar': float(notes_per_bar(groove_hits).mean()),
       'in_data_range': in_data_range_share(groove_hits, reference_hits),
       'profile_distance': profile_distance(groove_hits, reference_hits),
+      'snare_rolls': snare_roll_share(groove_hits),
   }
 
 

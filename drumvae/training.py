@@ -15,6 +15,7 @@ from drumvae import dataset
 from drumvae import distributed
 from drumvae import evaluation
 from drumvae import hooks
+from drumvae import latent_prior
 from drumvae import run_dirs
 from drumvae import runtime
 from drumvae.cli import UserError
@@ -57,8 +58,10 @@ class Options:
   progress_secs: float = 10.0
   save_summaries_steps: int = 100
   windows: str = 'all'
+  augment: tuple = ()
   seed: Optional[int] = None
   precision: str = 'auto'
+  latent_prior: str = 'auto'
 
   def __post_init__(self):
     self.run_dir = os.path.expanduser(self.run_dir)
@@ -158,8 +161,10 @@ def evaluate(options):
   if train_path and dataset.examples_files(train_path):
     train_examples = dataset.convert_examples(
         train_path, config.data_converter, 'eval', 'all')
+  prior, which_prior = latent_prior.choose(
+      options.run_dir, config.hparams.z_size, options.latent_prior)
   print(f'evaluating {checkpoint} on {len(examples)} 4-bar windows of '
-        f'{options.examples_path}', flush=True)
+        f'{options.examples_path}; samples: {which_prior}', flush=True)
   eval_dir = run_dirs.eval_dir(options.run_dir, options.eval_dir_suffix)
   metrics = {'config': config_name, 'hparams': hparams,
              'examples_path': options.examples_path,
@@ -167,7 +172,7 @@ def evaluate(options):
                  checkpoint, config, examples, eval_dir, options.master,
                  train_examples, options.eval_samples,
                  options.eval_temperature, options.eval_interpolations,
-                 options.seed)}
+                 options.seed, prior)}
   if 'data' in metrics:
     metrics['data']['examples_path'] = train_path
   path = evaluation.write_metrics(eval_dir, metrics)
@@ -217,11 +222,13 @@ def dataset_fn_for(config, options, is_training):
         'train' if is_training else 'eval', windows)
     dataset.check_enough_examples(examples, config.hparams.batch_size,
                                   options.examples_path)
-    print(f'{len(examples)} 4-bar examples ({windows} windows) from '
+    augment = tuple(options.augment) if is_training else ()
+    print(f'{len(examples)} 4-bar examples ({windows} windows'
+          f'{", augmented: " + "+".join(augment) if augment else ""}) from '
           f'{examples.num_sequences} NoteSequences', flush=True)
     build = lambda: dataset.make_dataset(
         examples, config.hparams.batch_size, is_training,
-        fresh_windows=windows == 'fresh', seed=seed)
+        fresh_windows=windows == 'fresh', seed=seed, augment=augment)
 
   def dataset_fn():
     if seed is not None:

@@ -119,3 +119,77 @@ def test_convert_keeps_every_window_or_the_converters_cap(examples_path):
   assert counts['fresh'] == counts['all']  # drawn per epoch by make_dataset
   assert capped_most == 5 and capped_count <= 5 * sequences
   assert all_most > 5 and all_count > 2 * capped_count
+
+
+def test_limbs_takes_the_cymbals_of_another_window_and_keeps_the_rest():
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from drumvae import dataset  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  window, other = rng.random((2, 64, 9)) < 0.3
+  cymbals = list(dataset.CYMBALS)
+  rest = [c for c in range(9) if c not in cymbals]
+  took_other = 0
+  for _ in range(200):
+    varied = dataset.augment_hits(window, other, ['limbs'], rng)
+    assert np.array_equal(varied[:, rest], window[:, rest])
+    from_other = np.array_equal(varied[:, cymbals], other[:, cymbals])
+    assert from_other or np.array_equal(varied, window)
+    took_other += from_other
+  assert 70 < took_other < 130  # half the time
+
+
+def test_thin_only_drops_hits_about_one_in_seven_when_applied():
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from drumvae import dataset  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(1)
+  window = rng.random((64, 9)) < 0.3
+  kept = []
+  for _ in range(400):
+    varied = dataset.augment_hits(window, window, ['thin'], rng)
+    assert not (varied & ~window).any()  # nothing added
+    kept.append(varied.sum() / window.sum())
+  kept = np.array(kept)
+  assert 0.35 < np.mean(kept == 1) < 0.65  # untouched half the time
+  assert abs(kept[kept < 1].mean() - (1 - dataset.THIN_RATE)) < 0.02
+
+
+def test_augmented_batches_are_what_the_converter_would_make(tmp_path):
+  """Real windows of dataset/grooves, varied: inputs and outputs still agree."""
+  output = tmp_path / 'grooves.tfrecord'
+  subprocess.run([sys.executable, os.path.join(REPO, 'make_tfrecord.py'),
+                  f'--input_dir={os.path.join(REPO, "dataset", "grooves")}',
+                  f'--output_file={output}'], check=True, capture_output=True)
+  result = subprocess.run(
+      [sys.executable, '-c', textwrap.dedent(f'''
+          import sys
+          sys.path.insert(0, {REPO!r})
+          import numpy as np
+          from drumvae import dataset, runtime
+          runtime.setup()
+          runtime.load_tensorflow()
+          import tensorflow.compat.v1 as tf
+          import configs
+          converter = configs.get_config('hierdec-drums_4bar_cpu').data_converter
+          examples = dataset.convert_examples({str(output)!r}, converter, 'train', 'all')
+          for inputs, outputs in zip(examples.inputs, examples.outputs):
+            again = dataset.hits_to_tensors(inputs[:, :9], inputs.dtype, outputs.dtype)
+            assert np.array_equal(again[0], inputs) and np.array_equal(again[1], outputs)
+          originals = {{row.tobytes() for row in examples.inputs}}
+          with tf.Graph().as_default():
+            batch = tf.data.make_one_shot_iterator(dataset.make_dataset(
+                examples, 16, True, seed=0, augment=('limbs', 'thin'))).get_next()
+            with tf.Session() as session:
+              batches = [session.run(batch) for _ in range(10)]
+          new = 0
+          for inputs, outputs, _, lengths in batches:
+            assert inputs.dtype == bool and outputs.dtype == bool and (lengths == 64).all()
+            assert (outputs.sum(-1) == 1).all()
+            patterns = np.argmax(outputs, -1)
+            assert np.array_equal(inputs[..., :9], (patterns[..., None] >> np.arange(9)) & 1 == 1)
+            assert np.array_equal(inputs[..., 9], patterns == 0)
+            new += sum(row.tobytes() not in originals for row in inputs)
+          print('windows', len(examples), 'new rows', new, 'of', 160)
+      ''')], capture_output=True, text=True, cwd=REPO)
+  assert result.returncode == 0, result.stderr[-3000:]
+  new = int(result.stdout.split('new rows')[1].split()[0])
+  assert 40 < new < 160  # most varied, some as recorded

@@ -58,6 +58,15 @@ def test_real_beats_pass_silence_and_noise_fail():
   assert noisy['profile_distance'] > 0.3 and noisy['in_data_range'] == 0
   walls = groove_metrics.set_figures(snare_wall, reference)
   assert walls['profile_distance'] > 0.04 and walls['in_data_range'] == 0
+  assert walls['snare_rolls'] == 1
+  assert beats['snare_rolls'] == silence['snare_rolls'] == 0
+
+
+def test_snare_rolls_counts_grooves_with_the_snare_on_five_eighths_of_steps():
+  grooves = rock_beats(4)
+  grooves[0, :36, SNARE] = True  # with the backbeats at 36-60: 40 of 64, a roll
+  grooves[1, :35, SNARE] = True  # 39 of 64: not yet
+  assert groove_metrics.snare_roll_share(grooves) == 0.25
 
 
 def test_step_accuracy_counts_whole_patterns():

@@ -26,6 +26,9 @@ CONFIGS = ['flat-drums_4bar', 'hierdec-drums_4bar_small']
 # the same either way (on a CPU without native bfloat16 it is emulated).
 TRAIN_PRECISION = {'flat-drums_4bar': 'float32', 'hierdec-drums_4bar_small': 'bfloat16'}
 OTHER_PRECISION = {'float32': 'bfloat16', 'bfloat16': 'float32'}
+# One config trains on varied windows (--augment): the data line says so.
+AUGMENT = {'flat-drums_4bar': ['--augment=limbs', '--augment=thin'],
+           'hierdec-drums_4bar_small': []}
 PRECISION_LINE = {'float32': 'precision: float32 (--precision=float32)',
                   'bfloat16': 'precision: bfloat16 products, float32 weights (--precision=bfloat16'}
 GROOVES = os.path.join(REPO, 'dataset', 'grooves')
@@ -66,7 +69,7 @@ def trained_runs(examples_path, tmp_path_factory):
     result = run_script('train.py', f'--config={config}', f'--run_dir={run_dir}',
                         f'--examples_path={examples_path}', '--num_steps=2',
                         f'--hparams={TINY}', '--progress_secs=0',
-                        f'--precision={TRAIN_PRECISION[config]}')
+                        f'--precision={TRAIN_PRECISION[config]}', *AUGMENT[config])
     assert result.returncode == 0, result.stderr[-3000:]
     runs[config] = run_dir, result.stdout
   return runs
@@ -78,6 +81,7 @@ def test_train_writes_checkpoint_and_records_settings(trained_runs, config):
   assert checkpoint_steps(run_dir)[-1] == 2
   assert 'step 2/2  loss ' in stdout
   assert PRECISION_LINE[TRAIN_PRECISION[config]] in stdout
+  assert ('windows, augmented: limbs+thin) from' in stdout) == bool(AUGMENT[config])
   with open(os.path.join(run_dir, 'run.json')) as f:
     recorded = json.load(f)
   assert recorded['config'] == config
@@ -254,10 +258,19 @@ def test_export_keeps_the_weights_without_optimizer_state(trained_runs, tmp_path
   original = size(os.path.join(run_dir, 'train'), f'model.ckpt-{step}.data')
   assert size(exported / 'train', f'model.ckpt-{step}.data') < 0.4 * original
   assert not list((exported / 'train').glob('*.meta'))
+  # The export fits the latent prior to the run's training windows; samples use it.
+  num_windows = int(re.search(r'(\d+) 4-bar examples \(all windows',
+                              trained_runs['flat-drums_4bar'][1]).group(1))
   samples = run_script('generate.py', f'--run_dir={exported}', '--num_outputs=2',
                        f'--output_dir={tmp_path / "samples"}')
   assert samples.returncode == 0, samples.stderr[-3000:]
   assert len(samples.stdout.split()) == 2
+  assert (f'z from the Gaussian fitted to {num_windows} training windows'
+          in samples.stderr)
+  assert (exported / 'latent_prior.npz').is_file()
+  unexported = run_script('generate.py', f'--run_dir={run_dir}', '--num_outputs=1',
+                          f'--output_dir={tmp_path / "samples"}')
+  assert f'z ~ N(0, I) ({run_dir} has no latent_prior.npz)' in unexported.stderr
   again = run_script('export_model.py', f'--run_dir={run_dir}',
                      f'--output_dir={exported}')
   assert again.returncode == 1
