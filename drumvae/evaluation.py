@@ -107,13 +107,21 @@ def sampled_reconstruction(model, config, examples):
 
 
 def sample_figures(model, config, reference_hits, num_samples, temperature,
-                   rng, prior=None):
-  """Figures of `num_samples` grooves sampled from z ~ `prior` (None: N(0, I))."""
+                   rng, prior=None, train_examples=None):
+  """Figures of `num_samples` grooves sampled from z ~ `prior` (None: N(0, I)).
+
+  With `train_examples`, also the share of samples that nearly copy one.
+  """
   z = (prior.sample(num_samples, rng) if prior else
        rng.standard_normal((num_samples, config.hparams.z_size)))
-  sampled = groove_metrics.hits(decode(model, config, z, temperature))
-  return {'latent_prior': 'fitted' if prior else 'normal',
-          **groove_metrics.set_figures(sampled, reference_hits)}
+  sampled = decode(model, config, z, temperature)
+  figures = {'latent_prior': 'fitted' if prior else 'normal',
+             **groove_metrics.set_figures(groove_metrics.hits(sampled),
+                                          reference_hits)}
+  if train_examples is not None:
+    figures['near_copies'] = groove_metrics.near_copy_share(
+        sampled, groove_metrics.patterns(train_examples.outputs))
+  return figures
 
 
 def interpolation_figures(model, config, examples, reference_hits,
@@ -170,7 +178,7 @@ def evaluate_checkpoint(checkpoint, config, examples, eval_dir, master='',
       'sampled_temperature': SAMPLED_TEMPERATURE,
       'samples': {'temperature': temperature, **sample_figures(
           model, config, reference_hits, num_samples, temperature, rng,
-          prior)},
+          prior, train_examples)},
   }
   if num_interpolations and 2 * num_interpolations <= len(examples):
     metrics['interpolations'] = {

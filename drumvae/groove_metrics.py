@@ -16,6 +16,9 @@ fails:
   snare rolls      the share of grooves with the snare on at least 5/8 of
                    the steps: Groove's drummers roll in ~8% of windows; a model
                    that falls into rolls plays many more
+  near copies      the share of grooves that match some training window on at
+                   least 90% of the steps: held-out Groove windows score 0, a
+                   model that replays its training data scores high
   step accuracy    the share of steps whose whole hit pattern is right
   drum error rates for each drum class, the share of steps where its hit or
                    rest is wrong (missed or added): where step accuracy is lost
@@ -27,6 +30,7 @@ from drumvae.midi import STEPS_PER_BAR
 NUM_DRUMS = 9
 SNARE = 1  # DrumsConverter's class order: kick, snare, closed hi-hat, ...
 ROLL_SHARE_OF_STEPS = 5 / 8
+COPY_SHARE_OF_STEPS = 0.9
 
 
 def patterns(one_hot):
@@ -64,6 +68,14 @@ def empty_share(groove_hits):
 def snare_roll_share(groove_hits):
   snare_steps = groove_hits[:, :, SNARE].sum(axis=1)
   return float(np.mean(snare_steps >= ROLL_SHARE_OF_STEPS * groove_hits.shape[1]))
+
+
+def near_copy_share(grooves_patterns, training_patterns):
+  """Share of [n, steps] grooves within COPY_SHARE_OF_STEPS of a training window."""
+  training_patterns = np.asarray(training_patterns)
+  best = [np.max(np.mean(training_patterns == groove, axis=1))
+          for groove in np.asarray(grooves_patterns)]
+  return float(np.mean(np.array(best) >= COPY_SHARE_OF_STEPS))
 
 
 def step_accuracy(predicted_patterns, target_patterns):

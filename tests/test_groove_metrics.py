@@ -109,3 +109,14 @@ def test_interpolation_figures(middle, in_range):
   wrong_ends = groove_metrics.interpolation_figures(
       to_patterns(steps), to_patterns(ends), to_patterns(starts), reference)
   assert wrong_ends['endpoint_accuracy'] < 1.0
+
+
+def test_near_copies_are_grooves_within_a_tenth_of_the_steps_of_a_training_window():
+  to_patterns = lambda g: (g * (1 << np.arange(9))).sum(-1)
+  training = to_patterns(rock_beats(50, seed=8))
+  copied = training[:3].copy()
+  copied[0, :6] = 511  # every drum at once: 58 of 64 steps as in a training window: a copy
+  copied[1, :7] = 511  # 57 of 64: new enough
+  copied[2, :] = 0  # silence: not a rock beat
+  assert groove_metrics.near_copy_share(copied, training) == pytest.approx(1 / 3)
+  assert groove_metrics.near_copy_share(training[:4], training) == 1

@@ -78,7 +78,8 @@ def sampled(tmp_path_factory):
 def test_generate_without_run_dir_uses_the_shipped_model(sampled):
   result, grids = sampled
   assert f'using the shipped model {MODEL}' in result.stderr
-  assert f'z from the Gaussian fitted to 13251 training windows ({MODEL}/latent_prior.npz)' in result.stderr
+  assert (f"z from the 10 Gaussians fitted to 13251 training windows' codes "
+          f"({MODEL}/latent_prior.npz)") in result.stderr
   assert len(grids) == 256
 
 

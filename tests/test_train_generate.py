@@ -214,6 +214,10 @@ def test_eval_musical_measures_tell_an_untrained_model_from_the_data(
   assert samples['profile_distance'] > 2 * data['profile_distance']
   assert samples['notes_per_bar'] > 2 * data['notes_per_bar']
   assert samples['in_data_range'] < 0.5 <= data['in_data_range']
+  # Random hits are no copy of any training window; a run dir without an
+  # exported prior samples from N(0, I).
+  assert samples['near_copies'] == 0 and samples['latent_prior'] == 'normal'
+  assert 0 <= samples['snare_rolls'] <= 1
   interpolations = metrics['interpolations']
   assert interpolations['num_interpolations'] == 3
   assert 0 <= interpolations['endpoint_accuracy'] <= 1
@@ -265,7 +269,7 @@ def test_export_keeps_the_weights_without_optimizer_state(trained_runs, tmp_path
                        f'--output_dir={tmp_path / "samples"}')
   assert samples.returncode == 0, samples.stderr[-3000:]
   assert len(samples.stdout.split()) == 2
-  assert (f'z from the Gaussian fitted to {num_windows} training windows'
+  assert (f"z from the 10 Gaussians fitted to {num_windows} training windows' codes"
           in samples.stderr)
   assert (exported / 'latent_prior.npz').is_file()
   unexported = run_script('generate.py', f'--run_dir={run_dir}', '--num_outputs=1',
