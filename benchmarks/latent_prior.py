@@ -20,9 +20,11 @@ from drumvae import cli  # pylint: disable=g-import-not-at-top,wrong-import-posi
 from drumvae import runtime  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('run_dir', None, 'Run directory of train.py (or an export).')
+flags.DEFINE_string('run_dir', None, 'Run directory of train.py (or an export).',
+                    **cli.SHARED_WITH_MAGENTA)
 flags.DEFINE_string('train_path', None, 'The training NoteSequences (tfrecord).')
-flags.DEFINE_string('examples_path', None, 'NoteSequences to measure against (a held-out split).')
+flags.DEFINE_string('examples_path', None, 'NoteSequences to measure against (a held-out split).',
+                    **cli.SHARED_WITH_MAGENTA)
 flags.DEFINE_list('components', ['1', '10', '20', '50'], 'Mixture sizes to try.')
 flags.DEFINE_integer('num_samples', 800, 'Samples per prior.', lower_bound=1)
 flags.DEFINE_float('temperature', 0.5, 'Decoder temperature.', lower_bound=1e-6)
