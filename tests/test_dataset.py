@@ -43,6 +43,22 @@ COMPARE_PIPELINES = textwrap.dedent('''
 ''')
 
 
+def run_with_tensorflow(body):
+  """Runs `body` in a child Python with the runtime set up, configs and dataset imported."""
+  setup = textwrap.dedent(f'''
+      import sys
+      sys.path.insert(0, {REPO!r})
+      import numpy as np
+      from drumvae import dataset, runtime
+      runtime.setup()
+      runtime.load_tensorflow()
+      import tensorflow.compat.v1 as tf
+      import configs
+  ''')
+  return subprocess.run([sys.executable, '-c', setup + textwrap.dedent(body)],
+                        capture_output=True, text=True, cwd=REPO)
+
+
 @pytest.fixture(scope='module')
 def examples_path(groove_dir, tmp_path_factory):
   """A tfrecord of 20 Groove performances."""
@@ -95,22 +111,14 @@ def test_fresh_windows_draw_up_to_5_of_each_sequence_anew_each_epoch():
 
 def test_convert_keeps_every_window_or_the_converters_cap(examples_path):
   """All windows are many more than the converter's 5 per NoteSequence."""
-  result = subprocess.run(
-      [sys.executable, '-c', textwrap.dedent(f'''
-          import sys
-          sys.path.insert(0, {REPO!r})
-          from drumvae import runtime
-          runtime.setup()
-          runtime.load_tensorflow()
-          import configs
-          from drumvae import dataset
+  result = run_with_tensorflow(f'''
           converter = configs.get_config('hierdec-drums_4bar_small').data_converter
           for windows in dataset.WINDOWS:
             examples = dataset.convert_examples({examples_path!r}, converter,
                                                 'train', windows)
-            per_sequence = max(__import__('numpy').bincount(examples.sequence_ids))
+            per_sequence = max(np.bincount(examples.sequence_ids))
             print(windows, len(examples), examples.num_sequences, per_sequence)
-      ''')], capture_output=True, text=True, cwd=REPO)
+      ''')
   assert result.returncode == 0, result.stderr[-3000:]
   counts = {line.split()[0]: [int(n) for n in line.split()[1:]]
             for line in result.stdout.splitlines()}
@@ -159,16 +167,7 @@ def test_augmented_batches_are_what_the_converter_would_make(tmp_path):
   subprocess.run([sys.executable, os.path.join(REPO, 'make_tfrecord.py'),
                   f'--input_dir={os.path.join(REPO, "dataset", "grooves")}',
                   f'--output_file={output}'], check=True, capture_output=True)
-  result = subprocess.run(
-      [sys.executable, '-c', textwrap.dedent(f'''
-          import sys
-          sys.path.insert(0, {REPO!r})
-          import numpy as np
-          from drumvae import dataset, runtime
-          runtime.setup()
-          runtime.load_tensorflow()
-          import tensorflow.compat.v1 as tf
-          import configs
+  result = run_with_tensorflow(f'''
           converter = configs.get_config('hierdec-drums_4bar_cpu').data_converter
           examples = dataset.convert_examples({str(output)!r}, converter, 'train', 'all')
           for inputs, outputs in zip(examples.inputs, examples.outputs):
@@ -189,7 +188,7 @@ def test_augmented_batches_are_what_the_converter_would_make(tmp_path):
             assert np.array_equal(inputs[..., 9], patterns == 0)
             new += sum(row.tobytes() not in originals for row in inputs)
           print('windows', len(examples), 'new rows', new, 'of', 160)
-      ''')], capture_output=True, text=True, cwd=REPO)
+      ''')
   assert result.returncode == 0, result.stderr[-3000:]
   new = int(result.stdout.split('new rows')[1].split()[0])
   assert 40 < new < 160  # most varied, some as recorded
