@@ -3,8 +3,10 @@
   python export_model.py --run_dir=runs/cpu --output_dir=models/my_drums
 
 The output is a run dir (run.json, eval/metrics.json, train/ with the latest
-checkpoint minus the optimizer's state, about a third of its size) that
-generate.py and train.py --mode=eval take as --run_dir.
+checkpoint minus the optimizer's state, about a third of its size, and
+latent_prior.npz, the mixture of Gaussians fitted to the training windows'
+codes that samples draw z from) that generate.py and train.py --mode=eval take
+as --run_dir.
 """
 from absl import flags
 
