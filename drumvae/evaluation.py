@@ -16,6 +16,7 @@ from drumvae import drum_grid
 from drumvae import files
 from drumvae import generation
 from drumvae import groove_metrics
+from drumvae import latent_prior
 from drumvae import run_dirs
 
 import tensorflow.compat.v1 as tf
@@ -112,8 +113,7 @@ def sample_figures(model, config, reference_hits, num_samples, temperature,
 
   With `train_examples`, also the share of samples that nearly copy one.
   """
-  z = (prior.sample(num_samples, rng) if prior else
-       rng.standard_normal((num_samples, config.hparams.z_size)))
+  z = latent_prior.draw(prior, num_samples, config.hparams.z_size, rng)
   sampled = decode(model, config, z, temperature)
   figures = {'latent_prior': 'fitted' if prior else 'normal',
              **groove_metrics.set_figures(groove_metrics.hits(sampled),

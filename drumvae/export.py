@@ -3,7 +3,7 @@
 A training checkpoint holds Adam's two moment estimates beside every weight
 (3x the model) and a graph (.meta) that `TrainedModel` never reads; the
 exported run dir keeps only the model's variables and the global step, plus
-the Gaussian fitted to its training windows' codes that samples draw z from
+the mixture of Gaussians fitted to its training windows' codes that samples draw z from
 (`latent_prior`), and works as --run_dir for generate.py and train.py
 --mode=eval.
 """

@@ -96,9 +96,8 @@ def sample(model, config, options):
   prior, which = latent_prior.choose(model_dir(options), config.hparams.z_size,
                                      options.latent_prior)
   cli.note_line(which)
-  rng = np.random.default_rng()
-  z = (prior.sample(options.num_outputs, rng) if prior else
-       rng.standard_normal((options.num_outputs, config.hparams.z_size)))
+  z = latent_prior.draw(prior, options.num_outputs, config.hparams.z_size,
+                        np.random.default_rng())
   return model.decode(z.astype(np.float32), length=config.hparams.max_seq_len,
                       temperature=options.temperature)
 

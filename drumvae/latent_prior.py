@@ -21,7 +21,7 @@ from drumvae.cli import UserError
 
 PRIOR_FILE = 'latent_prior.npz'
 CHOICES = ('auto', 'normal')
-HELP = ('auto = the Gaussian fitted to the training windows\' codes that '
+HELP = ('auto = the mixture of Gaussians fitted to the training windows\' codes that '
         'export_model.py stores beside the model (latent_prior.npz), if there '
         'is one, else N(0, I); normal = N(0, I), as Magenta samples.')
 _REG_COVAR = 1e-4  # added to each covariance's diagonal: keeps it positive definite
@@ -54,6 +54,11 @@ def fit(mu, sigma, components=COMPONENTS, seed=0):
   covariances = gmm.covariances_ + np.diag((sigma ** 2).mean(axis=0))
   return FittedPrior(gmm.weights_ / gmm.weights_.sum(), gmm.means_,
                      np.linalg.cholesky(covariances), len(mu))
+
+
+def draw(prior, num, z_size, rng):
+  """[num, z_size] latent vectors from `prior`, or from N(0, I) if it is None."""
+  return (prior.sample(num, rng) if prior else rng.standard_normal((num, z_size)))
 
 
 def path(run_dir):
