@@ -19,6 +19,18 @@ compatibility patch is applied with a warning, so an upgrade shows up at once.
                                     products in --precision (bfloat16, float32)
     BidirectionalLstmEncoder.encode speed: input products hoisted (fast_lstm)
     BaseLstmDecoder.build           speed: output layer's product in --precision
+    HierarchicalLstmDecoder.build   its conductor without dropout outside
+                                    training (Magenta keeps it on at sampling)
+    BaseLstmDecoder._sampling_probability
+                                    scoped to refinement's loss: teacher forcing
+                                    whatever the config's sampling schedule
+    tf.Graph, seq2seq.dynamic_decode
+                                    scoped to loading a model with --seed: its
+                                    graph seeded, its decode loop in order, so
+                                    sampling repeats
+  settings
+    grappler off                    scoped to loading a model for generate.py:
+                                    faster start, faster few-groove runs
     Dataset.unbatch                 scoped to Magenta's data.get_dataset: TF >= 2.15
                                     segfaults on DrumsConverter's empty controls
     tf_slim.training.train          scoped to Magenta's train(): our hooks,
@@ -109,6 +121,7 @@ def load_tensorflow(verbose=False, fast_lstms=True):
   tf.get_logger().setLevel(logging.INFO if verbose else logging.ERROR)
   tf.disable_v2_behavior()
   if fast_lstms:
+    conductor_dropout_only_in_training()
     use_fast_cpu_lstms()
 
 
@@ -226,6 +239,95 @@ def use_fast_cpu_lstms(enabled=True):
       else fast_lstm.STOCK_DECODER_BUILD)
   if not fast:
     fast_lstm.PRODUCT_DTYPE = tf.float32
+
+
+def conductor_dropout_only_in_training():
+  """Makes HierarchicalLstmDecoder.build pass `is_training` to its conductor's cells.
+
+  Magenta builds the conductor with `lstm_utils.rnn_cell(...)` and no
+  `is_training`, whose default is True: its dropout stays on when sampling and
+  evaluating, so a z decodes differently every time and with half the
+  conductor's inputs dropped (keep 0.5). The core decoder's cells get it.
+  """
+  from magenta.models.music_vae import lstm_models  # pylint: disable=g-import-not-at-top
+  from magenta.models.music_vae import lstm_utils  # pylint: disable=g-import-not-at-top
+  written_for_installed('magenta', 'the conductor dropout fix', speed_only=False)
+  decoder_class = lstm_models.HierarchicalLstmDecoder
+  stock_build = getattr(decoder_class.build, 'stock', decoder_class.build)
+  stock_rnn_cell = lstm_utils.rnn_cell
+
+  def build(self, hparams, output_depth, is_training=True):
+    def rnn_cell(rnn_cell_size, dropout_keep_prob, residual,
+                 is_training=is_training):  # the default that changes
+      return stock_rnn_cell(rnn_cell_size, dropout_keep_prob, residual, is_training)
+    with _patched(lstm_utils, 'rnn_cell', rnn_cell):
+      stock_build(self, hparams, output_depth, is_training)
+
+  build.stock = stock_build  # calling this function again patches Magenta's
+  decoder_class.build = build
+
+
+@contextlib.contextmanager
+def teacher_forced(decoder):
+  """Builds `decoder`'s losses with teacher forcing, whatever its sampling schedule.
+
+  Outside training Magenta feeds a decoder with a scheduled-sampling config its
+  own samples (sampling probability 1); a loss to differentiate needs the
+  true previous steps. Reaches the core decoder of a hierarchical one.
+  """
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  core = getattr(decoder, '_core_decoder', decoder)
+  with _patched(core, '_sampling_probability', tf.constant(0.0)):
+    yield
+
+
+@contextlib.contextmanager
+def seeded_graphs(seed):
+  """Models built meanwhile sample repeatably from `seed` (None: no change).
+
+  Magenta's TrainedModel builds its graph inside its constructor, so its
+  sampling ops cannot be seeded from outside: graphs made with `tf.Graph()`
+  get graph seed `seed` here, which gives every random op a fixed seed. The
+  decoder's sampler draws its per-step seed with an op that does not wait for
+  the step before, so Magenta's `dynamic_decode` may run it ahead for several
+  steps in any order: here its loop runs one step at a time.
+  """
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  from magenta.contrib import seq2seq  # pylint: disable=g-import-not-at-top
+  if seed is None:
+    yield
+    return
+  stock_graph, stock_dynamic_decode = tf.Graph, seq2seq.dynamic_decode
+
+  def seeded_graph():
+    graph = stock_graph()
+    graph.seed = seed
+    return graph
+
+  def dynamic_decode_in_order(*args, **kwargs):
+    return stock_dynamic_decode(*args, **{**kwargs, 'parallel_iterations': 1})
+
+  with _patched(tf, 'Graph', seeded_graph), \
+       _patched(seq2seq, 'dynamic_decode', dynamic_decode_in_order):
+    yield
+
+
+@contextlib.contextmanager
+def graph_optimizer_off():
+  """Sessions created meanwhile skip TensorFlow's graph optimizer (grappler).
+
+  A model loaded to generate runs its graph a few times on a few grooves:
+  grappler's passes over the unrolled hierarchical decoder and refinement's
+  gradients then cost more than they save (README: Speed).
+  """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  before = tf.config.optimizer.get_experimental_options()
+  tf.config.optimizer.set_experimental_options({'disable_meta_optimizer': True})
+  try:
+    yield
+  finally:
+    tf.config.optimizer.set_experimental_options(
+        {'disable_meta_optimizer': before.get('disable_meta_optimizer', False)})
 
 
 PRECISIONS = ('auto', 'float32', 'bfloat16')

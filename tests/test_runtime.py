@@ -111,3 +111,30 @@ def test_fast_lstms_switch_on_and_off(enabled):
   finally:
     runtime.use_fast_cpu_lstms()
     runtime.use_precision('float32')
+
+
+def _conductor_keep_probs(is_training):
+  """Input keep probabilities of a tiny hierarchical decoder's conductor cells."""
+  import configs  # pylint: disable=g-import-not-at-top
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  config = configs.get_config('hierdec-drums_4bar_cpu', 'dec_rnn_size=[8,8]')
+  with tf.Graph().as_default():
+    decoder = config.model.decoder
+    decoder.build(config.hparams, config.data_converter.output_depth, is_training)
+    return [cell._input_keep_prob  # pylint: disable=protected-access
+            for level in decoder._hier_cells for cell in level._cells]  # pylint: disable=protected-access
+
+
+def test_conductor_dropout_is_on_in_training_only():
+  runtime.load_tensorflow()
+  assert _conductor_keep_probs(is_training=True) == [0.5, 0.5]  # the config's 0.5
+  assert _conductor_keep_probs(is_training=False) == [1.0, 1.0]
+  from magenta.models.music_vae import lstm_models  # pylint: disable=g-import-not-at-top
+  build = lstm_models.HierarchicalLstmDecoder.build
+  runtime.conductor_dropout_only_in_training()  # again: patches Magenta's build, once
+  assert lstm_models.HierarchicalLstmDecoder.build.stock is build.stock
+  try:
+    lstm_models.HierarchicalLstmDecoder.build = build.stock  # Magenta's own: dropout kept
+    assert _conductor_keep_probs(is_training=False) == [0.5, 0.5]
+  finally:
+    lstm_models.HierarchicalLstmDecoder.build = build
