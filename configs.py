@@ -13,6 +13,10 @@ Importing this module adds the configs below to
   hierdec-drums_4bar_cpu    encoder 2x128, hierarchical decoder 2x64, z 128,
                             batch 64, dropout: made to learn within hours on a
                             CPU (the shipped model; TRAINING.md has the sweep)
+  hier-drums_4bar_cpu       the CPU settings with a two-level hierarchical
+                            encoder (one bidirectional 256 layer per level, over
+                            16 beats of 4 sixteenths) and a 2x128 decoder: the
+                            structure Magenta.js loads (MusicVAE with numSegments)
 """
 import copy
 
@@ -101,6 +105,16 @@ DRUM_CONFIGS['hierdec-drums_4bar_cpu'].hparams.override_from_dict(dict(
     decay_rate=0.99995,  # learning rate 1e-3 halves every ~14k steps
     sampling_schedule='constant',  # teacher forcing throughout: each decoder
     sampling_rate=0))  # chunk is 4 steps, too short for exposure bias to show
+# Magenta.js loads a conductor decoder only over a two-level hierarchical
+# encoder of one bidirectional layer per level, split as the conductor is.
+DRUM_CONFIGS['hier-drums_4bar_cpu'] = _config(
+    lstm_models.HierarchicalLstmEncoder(lstm_models.BidirectionalLstmEncoder,
+                                        level_lengths=[4, 16]),
+    _hierarchical_decoder(), enc_rnn_size=[256], dec_rnn_size=[128, 128])
+DRUM_CONFIGS['hier-drums_4bar_cpu'].hparams.override_from_dict({
+    name: DRUM_CONFIGS['hierdec-drums_4bar_cpu'].hparams.get(name) for name in (
+        'batch_size', 'z_size', 'free_bits', 'dropout_keep_prob', 'decay_rate',
+        'sampling_schedule', 'sampling_rate')})
 for _alias, _target in ALIASES.items():
   DRUM_CONFIGS[_alias] = DRUM_CONFIGS[_target]
 CONFIG_MAP.update(DRUM_CONFIGS)
