@@ -1,14 +1,18 @@
-"""Sample new 4-bar drum grooves, or interpolate between two, from a trained MusicVAE.
+"""Sample new 4-bar drum grooves, interpolate between two, or vary one, from a trained MusicVAE.
 
   python generate.py --run_dir=runs/small --mode=sample --num_outputs=5
   python generate.py --run_dir=runs/small --mode=interpolate --num_outputs=5 \
       --input_midi_1=a.mid --input_midi_2=b.mid
+  python generate.py --run_dir=runs/small --mode=similar --num_outputs=4 \
+      --input_midi_1=a.mid --similarity=0.7
 
 With --run_dir the config and hparams recorded by train.py are used. MIDI files
 go to --output_dir (default samples/), named like Magenta's music_vae_generate
 names them; an existing file is never overwritten. The flags are those of
 Magenta's music_vae_generate, plus a few marked (added).
 """
+import math
+
 from absl import flags
 
 from drumvae import cli
@@ -40,9 +44,10 @@ flags.DEFINE_string(
     'RUN_DIR records.',
     **cli.SHARED_WITH_MAGENTA)
 flags.DEFINE_enum(
-    'mode', 'sample', ['sample', 'interpolate'],
+    'mode', 'sample', ['sample', 'interpolate', 'similar'],
     'sample: new grooves from random latent vectors; interpolate: a morph '
-    'from --input_midi_1 to --input_midi_2.',
+    'from --input_midi_1 to --input_midi_2; similar (added): variations of '
+    '--input_midi_1.',
     **cli.SHARED_WITH_MAGENTA)
 flags.DEFINE_integer(
     'num_outputs', 5,
@@ -69,6 +74,22 @@ flags.DEFINE_integer(
     '(added) Bar of --input_midi_2 (from 1) where its 4-bar window starts.',
     lower_bound=1)
 flags.DEFINE_integer(
+    'refine_steps', 200,  # drumvae.refinement.REFINE_STEPS: chosen on validation
+    '(added) Adam steps that fit each input\'s latent code to it before '
+    'decoding, so an interpolation starts and ends on its inputs; 0 = '
+    'Magenta\'s plain encode.', lower_bound=0)
+flags.DEFINE_float(
+    'similarity', 0.5,
+    '(added) For --mode=similar, in [0, 1]: 1 = the input itself, 0 = an '
+    'unrelated sample (Magenta.js similar()).', lower_bound=0, upper_bound=1)
+flags.DEFINE_integer(
+    'seed', None,
+    '(added) Random seed: the same seed, model and flags write the same MIDI.')
+flags.DEFINE_float(
+    'qpm', None,
+    '(added) Tempo of the output, quarter notes per minute; default: the '
+    'first input\'s tempo, or 120 for samples.', lower_bound=1)
+flags.DEFINE_integer(
     'max_batch_size', 8,
     'The maximum number of grooves decoded at once; lower it to save memory.',
     lower_bound=1)
@@ -89,19 +110,27 @@ flags.DEFINE_enum('latent_prior', 'auto', latent_prior.CHOICES,
                   '(added) Where sampled grooves draw z from: ' + latent_prior.HELP)
 
 flags.mark_flags_as_mutual_exclusive(['run_dir', 'checkpoint_file'])
+for _name in ('temperature', 'similarity', 'qpm'):
+  flags.register_validator(_name, lambda value: value is None or math.isfinite(value),
+                           message='must be a finite number')
 flags.register_multi_flags_validator(
     ['mode', 'input_midi_1', 'input_midi_2'],
     lambda f: f['mode'] != 'interpolate' or (f['input_midi_1'] and
                                              f['input_midi_2']),
     message='--mode=interpolate needs --input_midi_1 and --input_midi_2')
+flags.register_multi_flags_validator(
+    ['mode', 'input_midi_1'],
+    lambda f: f['mode'] != 'similar' or f['input_midi_1'],
+    message='--mode=similar needs --input_midi_1')
 
 
 def main(argv):
   del argv  # cli.run refuses extra arguments
   runtime.setup(FLAGS.verbose)
   run_dirs.check_model_flags(FLAGS.run_dir, FLAGS.checkpoint_file)
-  if FLAGS.mode == 'interpolate':
+  if FLAGS.mode != 'sample':
     midi.read_drum_file(FLAGS.input_midi_1, 'input_midi_1')
+  if FLAGS.mode == 'interpolate':
     midi.read_drum_file(FLAGS.input_midi_2, 'input_midi_2')
   files.check_writable_dir(FLAGS.output_dir, 'output_dir')
   runtime.load_tensorflow(FLAGS.verbose)  # ~10 s, so after the cheap checks

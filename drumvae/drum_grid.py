@@ -121,6 +121,19 @@ def plot_interpolation(sequences, png_path: str) -> Figure:
     raise ValueError('plot_interpolation needs at least one sequence')
   titles = [f'{i + 1}/{count}' for i in range(count)]
   titles[0], titles[-1] = f'A ({titles[0]})', f'B ({titles[-1]})'
+  return plot_stack(sequences, titles, png_path)
+
+
+def plot_variations(groove, variations, png_path: str) -> Figure:
+  """Saves the grids of a groove (on top) and its variations below it, as one PNG."""
+  return plot_stack([groove, *variations],
+                    ['input'] + [f'variation {i + 1}/{len(variations)}'
+                                 for i in range(len(variations))], png_path)
+
+
+def plot_stack(sequences, titles, png_path: str) -> Figure:
+  """Saves the grids of `sequences`, one above the other, titled, as one PNG."""
+  count = len(sequences)
   figure = _new_figure(0.4 + 2.1 * count)
   axes = figure.subplots(count, 1, sharex=True, squeeze=False)[:, 0]
   for ax, sequence, title in zip(axes, sequences, titles):

@@ -17,6 +17,7 @@ from drumvae import files
 from drumvae import generation
 from drumvae import groove_metrics
 from drumvae import latent_prior
+from drumvae import refinement
 from drumvae import run_dirs
 
 import tensorflow.compat.v1 as tf
@@ -125,18 +126,36 @@ def sample_figures(model, config, reference_hits, num_samples, temperature,
 
 
 def interpolation_figures(model, config, examples, reference_hits,
-                          num_interpolations, num_steps, temperature, rng):
-  """Figures of interpolations between random pairs of `examples`."""
+                          num_interpolations, num_steps, temperature, rng,
+                          refine_steps=refinement.REFINE_STEPS):
+  """Figures of interpolations between random pairs of `examples`.
+
+  Made as generate.py makes them: slerp between the refined codes, the ends
+  decoded nearest their inputs, the rest at `temperature`. Also the ends of
+  Magenta's own interpolation (the encoder's means, decoded at `temperature`)
+  and those of the refined codes decoded greedily, for comparison.
+  """
   pairs = rng.choice(len(examples), (num_interpolations, 2), replace=False)
-  starts, ends = examples.take(pairs[:, 0]), examples.take(pairs[:, 1])
-  mu_starts, mu_ends = encode(model, starts), encode(model, ends)
-  z = [groove_metrics.slerp(a, b, t) for a, b in zip(mu_starts, mu_ends)
-       for t in np.linspace(0, 1, num_steps)]
-  decoded = decode(model, config, z, temperature)
-  return groove_metrics.interpolation_figures(
-      decoded.reshape(num_interpolations, num_steps, -1),
-      groove_metrics.patterns(starts.outputs),
-      groove_metrics.patterns(ends.outputs), reference_hits)
+  ends = examples.take(pairs.T.reshape(-1))  # all starts, then all ends
+  targets = groove_metrics.patterns(ends.outputs)
+  mu = encode(model, ends)
+  z = model.refine(ends.outputs, ends.lengths, mu, refine_steps)
+  steps = np.linspace(0, 1, num_steps)
+  decoded = decode(model, config, [
+      groove_metrics.slerp(a, b, t) for a, b in zip(z[:num_interpolations],
+                                                   z[num_interpolations:])
+      for t in steps], temperature).reshape(num_interpolations, num_steps, -1)
+  nearest = groove_metrics.patterns(model.decode_nearest(z, ends.outputs))
+  decoded[:, 0], decoded[:, -1] = np.split(nearest, 2)
+  plain = decode(model, config, mu, temperature)
+  return {
+      **groove_metrics.interpolation_figures(
+          decoded, *np.split(targets, 2), reference_hits),
+      'endpoint_accuracy_plain_encode': groove_metrics.step_accuracy(plain, targets),
+      'endpoint_accuracy_refined_greedy': groove_metrics.step_accuracy(
+          decode(model, config, z, SAMPLED_TEMPERATURE), targets),
+      'refine_steps': refine_steps,
+  }
 
 
 def data_figures(examples, reference_hits, num_grooves, rng):

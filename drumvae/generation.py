@@ -1,9 +1,10 @@
-"""generate.py's job: sample or interpolate 4-bar grooves, and write them as MIDI (WAV, PNG).
+"""generate.py's job: sample, interpolate or vary 4-bar grooves, and write them as MIDI (WAV, PNG).
 
 `generate(Options(...))` does what `generate.py` does with the same flags and
 returns the paths it wrote; the notebook and the tests call it directly. Call
 `drumvae.runtime.setup()` and `load_tensorflow()` first.
 """
+import contextlib
 import dataclasses
 import os
 import time
@@ -14,8 +15,10 @@ from drumvae import audio
 from drumvae import cli
 from drumvae import drum_grid
 from drumvae import files
+from drumvae import groove_metrics
 from drumvae import latent_prior
 from drumvae import midi
+from drumvae import refinement
 from drumvae import render
 from drumvae import run_dirs
 from drumvae import runtime
@@ -24,7 +27,6 @@ from drumvae.cli import UserError
 import note_seq
 import numpy as np
 import tensorflow.compat.v1 as tf
-from magenta.models.music_vae import TrainedModel
 
 SHIPPED_MODEL = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'models',
@@ -38,7 +40,7 @@ class Options:
   checkpoint_file: Optional[str] = None
   config: Optional[str] = None
   hparams: str = ''
-  mode: str = 'sample'  # or 'interpolate'
+  mode: str = 'sample'  # or 'interpolate', 'similar'
   num_outputs: int = 5
   temperature: float = 0.5
   output_dir: str = 'samples'
@@ -46,6 +48,10 @@ class Options:
   input_midi_2: Optional[str] = None
   start_bar_1: int = 1
   start_bar_2: int = 1
+  refine_steps: int = refinement.REFINE_STEPS
+  similarity: float = 0.5
+  seed: Optional[int] = None
+  qpm: Optional[float] = None  # None: the first input's tempo, or 120
   max_batch_size: int = 8
   render_wav: bool = False
   plot: bool = False
@@ -55,27 +61,27 @@ class Options:
 
 
 def generate(options):
-  """Samples or interpolates, writes the files; returns their paths in order."""
+  """Samples, interpolates or varies grooves, writes the files; returns their paths in order."""
   config_name, hparams, config, checkpoint = find_model(options)
   files.check_writable_dir(options.output_dir, 'output_dir')
-  if options.mode == 'interpolate':
-    ends = [four_bar_window(midi.read_drum_file(path, flag), start_bar, config,
+  inputs = [four_bar_window(midi.read_drum_file(path, flag), start_bar, config,
                             f'--{flag}={path}')
             for path, start_bar, flag in (
                 (options.input_midi_1, options.start_bar_1, 'input_midi_1'),
-                (options.input_midi_2, options.start_bar_2, 'input_midi_2'))]
+                (options.input_midi_2, options.start_bar_2, 'input_midi_2')
+            )[:NUM_INPUTS[options.mode]]]
   render_wav = options.render_wav and fluidsynth_available(options.soundfont)
   cli.note_line(runtime.use_precision(options.precision))
   model = load_model(config, checkpoint,
                      min(options.max_batch_size, options.num_outputs),
-                     f'--config={config_name} --hparams={hparams!r}')
-  length = config.hparams.max_seq_len
-  if options.mode == 'interpolate':
-    sequences = model.interpolate(*ends, num_steps=options.num_outputs,
-                                  length=length,
-                                  temperature=options.temperature)
-  else:
-    sequences = sample(model, config, options)
+                     f'--config={config_name} --hparams={hparams!r}',
+                     seed=options.seed, optimize_graph=False)
+  rng = np.random.default_rng(options.seed)
+  tensors = MODES[options.mode](model, config, inputs, options, rng)
+  qpm = options.qpm or (inputs[0].tempos[0].qpm if inputs
+                        else note_seq.DEFAULT_QUARTERS_PER_MINUTE)
+  sequences = [midi.at_tempo(sequence, qpm) for sequence
+               in config.data_converter.from_tensors(tensors)]
   stem = os.path.join(
       options.output_dir,
       f'{config_name}_{options.mode}_{time.strftime("%Y-%m-%d_%H%M%S")}')
@@ -88,18 +94,71 @@ def generate(options):
     written.append(files.write_output(
         f'{stem}-interpolation.png',
         lambda tmp: drum_grid.plot_interpolation(sequences, tmp)))
+  if options.plot and options.mode == 'similar':
+    written.append(files.write_output(
+        f'{stem}-variations.png',
+        lambda tmp: drum_grid.plot_variations(inputs[0], sequences, tmp)))
   return written
 
 
-def sample(model, config, options):
+def sample(model, config, inputs, options, rng):
   """`options.num_outputs` new grooves, z drawn as --latent_prior says."""
+  del inputs  # samples start from none
+  return model.decode_to_tensors(draw_z(options, config, options.num_outputs, rng),
+                                 length=config.hparams.max_seq_len,
+                                 temperature=options.temperature)
+
+
+def draw_z(options, config, num, rng):
+  """`num` latent vectors from --latent_prior, which is named in one line."""
   prior, which = latent_prior.choose(model_dir(options), config.hparams.z_size,
                                      options.latent_prior)
   cli.note_line(which)
-  z = latent_prior.draw(prior, options.num_outputs, config.hparams.z_size,
-                        np.random.default_rng())
-  return model.decode(z.astype(np.float32), length=config.hparams.max_seq_len,
-                      temperature=options.temperature)
+  return latent_prior.draw(prior, num, config.hparams.z_size, rng).astype(np.float32)
+
+
+def fitted_codes(model, inputs, refine_steps):
+  """(output tensors, z) of the input windows, z refined for `refine_steps`."""
+  _, outputs, lengths, mu = model.encode_windows(inputs)
+  return outputs, model.refine(outputs, lengths, mu, refine_steps)
+
+
+def interpolate(model, config, inputs, options, rng):
+  """A morph of `options.num_outputs` steps, slerp between the fitted codes.
+
+  Its ends are decoded nearest their inputs (refinement.RefinableModel.decode_nearest),
+  the steps between at --temperature.
+  """
+  del rng  # the decoder draws its own randomness (seeded with the graph)
+  outputs, (z_start, z_end) = fitted_codes(model, inputs, options.refine_steps)
+  if options.num_outputs == 1:
+    return model.decode_nearest([z_start], outputs[:1])
+  ends = model.decode_nearest([z_start, z_end], outputs)
+  middle = [groove_metrics.slerp(z_start, z_end, t) for t
+            in np.linspace(0, 1, options.num_outputs)[1:-1]]
+  between = (model.decode_to_tensors(np.array(middle, np.float32),
+                                     length=config.hparams.max_seq_len,
+                                     temperature=options.temperature)
+             if middle else [])
+  return [ends[0], *between, ends[1]]
+
+
+def similar(model, config, inputs, options, rng):
+  """Variations of the input: z = s * its fitted code + (1 - s) * a prior draw.
+
+  Magenta.js's `similar()` mixes the input's code with N(0, I) draws the same
+  way; here the draws come from --latent_prior, as samples do.
+  """
+  _, z_input = fitted_codes(model, inputs, options.refine_steps)
+  others = draw_z(options, config, options.num_outputs, rng)
+  z = options.similarity * z_input + (1 - options.similarity) * others
+  return model.decode_to_tensors(z.astype(np.float32),
+                                 length=config.hparams.max_seq_len,
+                                 temperature=options.temperature)
+
+
+MODES = {'sample': sample, 'interpolate': interpolate, 'similar': similar}
+NUM_INPUTS = {'sample': 0, 'interpolate': 2, 'similar': 1}  # --input_midi_N read
 
 
 def model_dir(options):
@@ -126,11 +185,18 @@ def find_model(options):
   return config_name, hparams, config, checkpoint
 
 
-def load_model(config, checkpoint, batch_size, description):
-  """Magenta's TrainedModel; UserError if the checkpoint has other shapes."""
+def load_model(config, checkpoint, batch_size, description, seed=None,
+               optimize_graph=True):
+  """Magenta's TrainedModel (refinement.RefinableModel), its graph seeded with `seed`.
+
+  `optimize_graph=False` skips grappler: for a few runs on a few grooves.
+  UserError if the checkpoint has other shapes.
+  """
   try:
-    return TrainedModel(config, batch_size=batch_size,
-                        checkpoint_dir_or_path=checkpoint)
+    with runtime.seeded_graphs(seed), (contextlib.nullcontext() if optimize_graph
+                                       else runtime.graph_optimizer_off()):
+      return refinement.RefinableModel(config, batch_size=batch_size,
+                                       checkpoint_dir_or_path=checkpoint)
   except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as e:
     raise UserError(
         f'checkpoint {checkpoint} does not fit {description} (was it trained '

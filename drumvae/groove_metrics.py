@@ -22,6 +22,9 @@ fails:
   step accuracy    the share of steps whose whole hit pattern is right
   drum error rates for each drum class, the share of steps where its hit or
                    rest is wrong (missed or added): where step accuracy is lost
+  morphs           how much each step of an interpolation shares with the
+                   next, and whether its inner steps stay within the data's
+                   notes per bar
 """
 import numpy as np
 
@@ -123,6 +126,29 @@ def set_figures(groove_hits, reference_hits):
   }
 
 
+def morph_figures(steps_patterns, reference_hits):
+  """How smoothly morphs `steps_patterns` [morphs, num_steps, 64] move.
+
+  neighbour step share: the share of steps each output shares with the next
+  one (a morph that jumps from A to B shares only what A and B share, the
+  ends step share); morphs in data range: the share of morphs whose every
+  inner output has notes per bar within the data's 5th-95th percentile.
+  """
+  steps_patterns = np.asarray(steps_patterns)
+  low, high = np.percentile(notes_per_bar(reference_hits), [5, 95])
+  inner = notes_per_bar(hits(steps_patterns[:, 1:-1].reshape(
+      -1, steps_patterns.shape[-1]))).reshape(len(steps_patterns), -1)
+  return {
+      'neighbour_step_share': step_accuracy(steps_patterns[:, 1:],
+                                            steps_patterns[:, :-1]),
+      'ends_step_share': step_accuracy(steps_patterns[:, -1],
+                                       steps_patterns[:, 0]),
+      'morphs_in_data_range': float(np.mean(np.all(
+          (inner >= low) & (inner <= high), axis=1))),
+      'data_notes_per_bar_5th_95th': [float(low), float(high)],
+  }
+
+
 def interpolation_figures(steps_patterns, start_patterns, end_patterns,
                           reference_hits):
   """Figures of interpolations, `steps_patterns` [pairs, num_steps, 64].
@@ -130,6 +156,7 @@ def interpolation_figures(steps_patterns, start_patterns, end_patterns,
   Endpoint accuracy: how well the first and last steps reproduce their inputs.
   Midpoints in range: the share of inner steps whose notes per bar lie within
   the reference's 1st-99th percentile, i.e. neither silent nor a wall of hits.
+  And `morph_figures`.
   """
   endpoint_accuracy = step_accuracy(
       np.concatenate([steps_patterns[:, 0], steps_patterns[:, -1]]),
@@ -142,4 +169,5 @@ def interpolation_figures(steps_patterns, start_patterns, end_patterns,
                                                      reference_hits),
       'data_notes_per_bar_range': list(data_notes_per_bar_range(
           reference_hits)),
+      **morph_figures(steps_patterns, reference_hits),
   }

@@ -190,3 +190,18 @@ def _note_seq_midi_io():
     warnings.filterwarnings('ignore', message="Couldn't find ffmpeg", category=RuntimeWarning)
     from note_seq import midi_io  # pylint: disable=g-import-not-at-top
   return midi_io
+
+
+def at_tempo(sequence: music_pb2.NoteSequence, qpm: float) -> music_pb2.NoteSequence:
+  """A copy of one-tempo `sequence` played at `qpm`: every time scaled, same beats."""
+  old_qpm = sequence.tempos[0].qpm if sequence.tempos else 120.0
+  scale = old_qpm / qpm
+  result = type(sequence)()
+  result.CopyFrom(sequence)
+  del result.tempos[:]
+  result.tempos.add(qpm=qpm)
+  for note in result.notes:
+    note.start_time *= scale
+    note.end_time *= scale
+  result.total_time *= scale
+  return result

@@ -124,3 +124,51 @@ def test_a_short_loop_is_repeated_to_4_bars_and_interpolates(tmp_path, bars):
   # The first step decodes the loop's own z: it plays the 4-bar loop back.
   steps_right = np.mean(np.all(first == expected, axis=0))
   assert steps_right >= 0.75, steps_right
+
+
+ROCK = os.path.join(REPO, 'dataset', 'grooves', 'rock_0_96bpm.mid')
+FUNK = os.path.join(REPO, 'dataset', 'grooves', 'funk_0_92bpm.mid')
+
+
+def tempo(path):
+  import pretty_midi  # pylint: disable=g-import-not-at-top
+  return pretty_midi.PrettyMIDI(path).get_tempo_changes()[1][0]
+
+
+def test_interpolation_starts_and_ends_on_its_inputs_at_their_tempo(tmp_path):
+  result = run_generate('--mode=interpolate', '--num_outputs=5', f'--input_midi_1={ROCK}',
+                        f'--input_midi_2={FUNK}', f'--output_dir={tmp_path}', '--seed=0')
+  paths = result.stdout.split()
+  for path, source in [(paths[0], ROCK), (paths[-1], FUNK)]:
+    steps_right = np.mean(np.all(hits(path) == hits(source), axis=0))
+    assert steps_right >= 0.85, (path, steps_right)
+  # Written at the first input's tempo (96 qpm), not Magenta's 120.
+  assert {round(tempo(path), 3) for path in paths} == {96.0}
+  faster = run_generate('--mode=interpolate', '--num_outputs=2', f'--input_midi_1={ROCK}',
+                        f'--input_midi_2={FUNK}', f'--output_dir={tmp_path / "fast"}',
+                        '--qpm=140')
+  assert {round(tempo(path), 3) for path in faster.stdout.split()} == {140.0}
+
+
+def test_same_seed_writes_the_same_midi_and_another_seed_other_midi(tmp_path):
+  def write(mode, seed, where):
+    inputs = ([f'--input_midi_1={ROCK}', f'--input_midi_2={FUNK}']
+              if mode == 'interpolate' else [])
+    result = run_generate(f'--mode={mode}', '--num_outputs=3', f'--seed={seed}',
+                          f'--output_dir={tmp_path / where}', *inputs)
+    return [open(path, 'rb').read() for path in result.stdout.split()]
+  for mode in ('sample', 'interpolate'):
+    assert write(mode, 7, f'{mode}_a') == write(mode, 7, f'{mode}_b')
+    assert write(mode, 7, f'{mode}_a') != write(mode, 8, f'{mode}_c')
+
+
+def test_similarity_one_gives_the_input_back_and_lower_moves_away(tmp_path):
+  source = hits(ROCK)
+  share = {}
+  for similarity in (1.0, 0.5, 0.0):
+    result = run_generate('--mode=similar', f'--input_midi_1={ROCK}', '--num_outputs=4',
+                          f'--similarity={similarity}', '--seed=0', '--temperature=0.1',
+                          f'--output_dir={tmp_path / str(similarity)}')
+    share[similarity] = np.mean([np.mean(np.all(hits(path) == source, axis=0))
+                                 for path in result.stdout.split()])
+  assert share[1.0] >= 0.7 and share[1.0] > share[0.5] > share[0.0], share
