@@ -1,5 +1,5 @@
-# make demo      -- set up, then sample and interpolate 4-bar grooves from the
-#                   model shipped in models/ (MIDI, WAV and PNG into samples/)
+# make demo      -- set up, then sample, interpolate and vary 4-bar grooves from
+#                   the model shipped in models/ (MIDI, WAV and PNG into samples/)
 # make train     -- set up, then train your own small model on dataset/grooves
 #                   briefly and sample from it (shows the whole flow)
 # make notebook  -- set up, then open 4bar_drums.ipynb in Jupyter Notebook with
@@ -23,6 +23,8 @@ demo: setup
 	$(PY) generate.py --mode=sample --num_outputs=5 --output_dir=samples --render_wav --plot
 	$(PY) generate.py --mode=interpolate --num_outputs=5 --output_dir=samples --render_wav --plot \
 	  --input_midi_1=$(INTERPOLATE_FROM) --input_midi_2=$(INTERPOLATE_TO)
+	$(PY) generate.py --mode=similar --num_outputs=3 --similarity=0.7 --output_dir=samples \
+	  --render_wav --plot --input_midi_1=$(INTERPOLATE_FROM)
 	@echo "Train your own: make train (a quick run on dataset/grooves), or see README: Train"
 
 train: setup

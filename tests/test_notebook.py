@@ -27,11 +27,11 @@ AUDIO_SRC = re.compile(r'src="data:audio/wav;base64,([A-Za-z0-9+/=\s]+)"')
 
 
 def settings(notebook):
-  """NUM_SAMPLES, NUM_INTERPOLATION_STEPS, NUM_STEPS of the settings cell."""
+  """NUM_SAMPLES, NUM_INTERPOLATION_STEPS, NUM_VARIATIONS, NUM_STEPS of the settings cell."""
   source = next(cell.source for cell in notebook.cells
                 if cell.cell_type == 'code' and 'NUM_STEPS =' in cell.source)
   return {name: int(re.search(rf'^{name} = (\d+)', source, re.M).group(1))
-          for name in ('NUM_SAMPLES', 'NUM_INTERPOLATION_STEPS', 'NUM_STEPS')}
+          for name in ('NUM_SAMPLES', 'NUM_INTERPOLATION_STEPS', 'NUM_VARIATIONS', 'NUM_STEPS')}
 
 
 def outputs(notebook):
@@ -127,8 +127,9 @@ def test_drum_grids_shown_inline(executed):
   notebook, _, _ = executed
   counts = settings(notebook)
   images = pngs(notebook)
-  # One grid per sample, one per interpolation end, one stacked interpolation.
-  assert len(images) == counts['NUM_SAMPLES'] + 2 + 1
+  # One grid per sample, one per interpolation end, one stacked interpolation,
+  # one stack of a groove and its variations.
+  assert len(images) == counts['NUM_SAMPLES'] + 2 + 1 + 1
   assert all(image.startswith(b'\x89PNG\r\n\x1a\n') for image in images)
 
 
@@ -136,17 +137,21 @@ def test_audio_players_shown_inline(executed):
   notebook, _, _ = executed
   counts = settings(notebook)
   players = wavs(notebook)
-  assert len(players) == counts['NUM_SAMPLES'] + 1  # each sample, then the morph
-  # A 4-bar sample at 120 qpm is 8 s; the morph plays every step for 4 bars.
-  assert all(wav_seconds(data) >= 8 for data in players[:-1])
-  assert wav_seconds(players[-1]) >= 8 * counts['NUM_INTERPOLATION_STEPS']
+  # Each sample, then the morph, then the variations.
+  assert len(players) == counts['NUM_SAMPLES'] + 1 + 1
+  # A 4-bar sample at 120 qpm is 8 s; the morph and the variations play at
+  # the first input's tempo (slower here), every groove for 4 bars.
+  assert all(wav_seconds(data) >= 8 for data in players[:-2])
+  assert wav_seconds(players[-2]) >= 8 * counts['NUM_INTERPOLATION_STEPS']
+  assert wav_seconds(players[-1]) >= 8 * counts['NUM_VARIATIONS']
 
 
 def test_outputs_only_under_the_given_directory(executed):
   notebook, out, before = executed
   counts = settings(notebook)
   midi = list(out.glob('samples/notebook/*/*.mid'))
-  assert len(midi) == counts['NUM_SAMPLES'] + counts['NUM_INTERPOLATION_STEPS']
+  assert len(midi) == (counts['NUM_SAMPLES'] + counts['NUM_INTERPOLATION_STEPS'] +
+                       counts['NUM_VARIATIONS'])
   assert repo_outputs() == before
 
 
