@@ -13,6 +13,8 @@ where a mode starts from the user's groove (README: Grooves you give it):
            decoder without autoregression decodes each beat from z alone, so
            the beats kept are together one of the decoder's outputs for z.
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from drumvae import groove_metrics
@@ -27,6 +29,16 @@ REFINE_STEPS = 200
 LEARNING_RATE = 0.1
 NEAREST_OF_DRAWS = 32
 NEAREST_TEMPERATURE = 1.0  # the decoder's own distribution, untempered
+
+
+class _RefinementOps(NamedTuple):
+  target: tf.Tensor  # placeholders: the grooves' output tensors, lengths,
+  length: tf.Tensor
+  start: tf.Tensor  # and the codes to start from
+  z: tf.Variable  # the codes being fitted
+  loss: tf.Tensor  # [batch] teacher-forced loss of each groove given its z
+  step: tf.Operation  # one Adam step on z
+  reset: tf.Operation  # z := start, Adam's moments zeroed
 
 
 class RefinableModel(TrainedModel):
@@ -54,13 +66,14 @@ class RefinableModel(TrainedModel):
       # The decoder's inputs as Magenta's training feeds them: the target, one
       # step late, after a zero start.
       previous = tf.pad(target[:, :-1], [(0, 0), (1, 0), (0, 0)])
-      with runtime.teacher_forced(model.decoder):
+      with runtime.teacher_forced(model.decoder), tf.variable_scope(
+          tf.get_variable_scope(), reuse=True):  # the trained weights, no new ones
         loss, _, _ = model.decoder.reconstruction_loss(previous, target,
                                                        length, z)
       optimizer = tf.train.AdamOptimizer(self._learning_rate)
       step = optimizer.minimize(tf.reduce_sum(loss), var_list=[z])
       reset = tf.variables_initializer([z] + optimizer.variables())
-    self._refinement = (target, length, start, z, step, reset)
+    self._refinement = _RefinementOps(target, length, start, z, loss, step, reset)
 
   def refine(self, outputs, lengths, mu, steps=REFINE_STEPS):
     """[n, z_size] codes fitted to `outputs` [n, 64, depth], from `mu`.
@@ -71,21 +84,39 @@ class RefinableModel(TrainedModel):
     mu = np.asarray(mu, np.float32)
     if steps == 0 or not len(mu):
       return mu
+    ops = self._refinement_ops()
+
+    def fit(feed):
+      for _ in range(steps):
+        self._sess.run(ops.step, feed)
+      return self._sess.run(ops.z)
+
+    return self._per_batch(outputs, lengths, mu, fit)
+
+  def reconstruction_loss(self, outputs, lengths, z):
+    """[n]: the decoder's teacher-forced loss (nats) of each of `outputs` given its `z`."""
+    loss = self._refinement_ops().loss
+    return self._per_batch(outputs, lengths, z, lambda feed: self._sess.run(loss, feed))
+
+  def _refinement_ops(self):
     if self._refinement is None:
       self._build_refinement()
-    target, length, start, z, step, reset = self._refinement
+    return self._refinement
+
+  def _per_batch(self, outputs, lengths, z, run):
+    """`run(feed)` for each batch, with the code variable set to its rows of `z`; concatenated."""
+    ops = self._refinement_ops()
     batch_size = self._config.hparams.batch_size
-    refined = []
-    for first in range(0, len(mu), batch_size):
-      rows = np.arange(first, min(first + batch_size, len(mu)))
+    results = []
+    for first in range(0, len(z), batch_size):
+      rows = np.arange(first, min(first + batch_size, len(z)))
       padded = np.resize(rows, batch_size)  # repeats rows; each z is separate
-      feed = {target: np.asarray(outputs, np.float32)[padded],
-              length: np.asarray(lengths)[padded], start: mu[padded]}
-      self._sess.run(reset, feed)
-      for _ in range(steps):
-        self._sess.run(step, feed)
-      refined.append(self._sess.run(z)[:len(rows)])
-    return np.concatenate(refined)
+      feed = {ops.target: np.asarray(outputs, np.float32)[padded],
+              ops.length: np.asarray(lengths)[padded],
+              ops.start: np.asarray(z, np.float32)[padded]}
+      self._sess.run(ops.reset, feed)
+      results.append(run(feed)[:len(rows)])
+    return np.concatenate(results)
 
   def encode_windows(self, windows):
     """(inputs, outputs, lengths, mu) of 4-bar NoteSequences, one window each."""

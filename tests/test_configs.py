@@ -55,3 +55,20 @@ def test_cpu_config_is_small_with_room_in_z_dropout_and_teacher_forcing():
   assert hparams.decay_rate == 0.99995
   # The paper-size configs are untouched by it.
   assert magenta_configs.CONFIG_MAP['hierdec-drums_4bar_small'].hparams.z_size == 256
+
+
+def test_browser_config_has_the_structure_magentajs_loads():
+  """Magenta.js loads a conductor decoder only over a two-level hierarchical encoder
+  of one bidirectional layer per level, split as the conductor is (16 beats)."""
+  config = magenta_configs.CONFIG_MAP['hier-drums_4bar_cpu']
+  encoder, decoder = config.model.encoder, config.model.decoder
+  assert isinstance(encoder, lstm_models.HierarchicalLstmEncoder)
+  assert encoder.level_lengths == [4, 16]
+  assert encoder._core_encoder_cls is lstm_models.BidirectionalLstmEncoder  # pylint: disable=protected-access
+  assert decoder._level_lengths == [16, 4]  # pylint: disable=protected-access
+  hparams = config.hparams
+  assert (hparams.enc_rnn_size, hparams.dec_rnn_size) == ([256], [128, 128])
+  cpu = magenta_configs.CONFIG_MAP['hierdec-drums_4bar_cpu'].hparams
+  for name in ('batch_size', 'z_size', 'free_bits', 'dropout_keep_prob', 'decay_rate',
+               'sampling_schedule', 'sampling_rate'):
+    assert hparams.get(name) == cpu.get(name), name

@@ -280,25 +280,34 @@ def test_export_keeps_the_weights_without_optimizer_state(trained_runs, tmp_path
 
 
 def test_refinement_fits_a_tiny_models_codes_to_its_training_windows(trained_runs, examples_path):
-  """In-process: the refined codes decode nearer their windows than the encoder's means."""
+  """In-process: refined codes reconstruct their windows better than the encoder's means.
+
+  Two training steps leave a decoder that plays about the same whatever z is,
+  so the measure is the teacher-forced loss that refinement lowers; the
+  shipped model's tests check the decoded grooves.
+  """
   import numpy as np  # pylint: disable=g-import-not-at-top
   from drumvae import runtime  # pylint: disable=g-import-not-at-top
   runtime.load_tensorflow()
   import configs  # pylint: disable=g-import-not-at-top
   from drumvae import dataset, evaluation, generation, groove_metrics, run_dirs  # pylint: disable=g-import-not-at-top,g-multiple-import
-  run_dir, _ = trained_runs['hierdec-drums_4bar_small']
-  _, _, config = configs.config_for_run(run_dir)
-  windows = dataset.convert_examples(examples_path, config.data_converter, 'eval').head(8)
-  model = generation.load_model(config, run_dirs.latest_checkpoint(run_dir), 4, run_dir)
-  targets = groove_metrics.patterns(windows.outputs)
-  mu = evaluation.encode(model, windows)
-  accuracy = {steps: groove_metrics.step_accuracy(evaluation.decode(
-      model, config, model.refine(windows.outputs, windows.lengths, mu, steps),
-      evaluation.SAMPLED_TEMPERATURE), targets) for steps in (0, 100)}
-  # Two training steps leave a decoder that can play little (seen: 0.03 -> 0.07).
-  assert accuracy[100] > accuracy[0] + 0.02, accuracy
-  # Decoded nearest its window, each window's code does at least as well again.
-  z = model.refine(windows.outputs, windows.lengths, mu, 100)
-  nearest = groove_metrics.step_accuracy(
-      groove_metrics.patterns(model.decode_nearest(z, windows.outputs)), targets)
-  assert nearest >= accuracy[100], (nearest, accuracy)
+  for config_name in CONFIGS:  # a flat decoder and a hierarchical one
+    run_dir, _ = trained_runs[config_name]
+    _, _, config = configs.config_for_run(run_dir)
+    windows = dataset.convert_examples(examples_path, config.data_converter, 'eval').head(6)
+    model = generation.load_model(config, run_dirs.latest_checkpoint(run_dir), 4, run_dir)
+    mu = evaluation.encode(model, windows)
+    z = model.refine(windows.outputs, windows.lengths, mu, 50)
+    before = model.reconstruction_loss(windows.outputs, windows.lengths, mu)
+    after = model.reconstruction_loss(windows.outputs, windows.lengths, z)
+    # Lower for every window (after 2 steps the hierarchical decoder hardly
+    # listens to z yet: seen 0.007 nats of 399; the flat one: several nats).
+    assert np.all(after < before), (config_name, before, after)
+    # steps=0 is the plain encode; decoded nearest, no worse than greedily.
+    np.testing.assert_array_equal(model.refine(windows.outputs, windows.lengths, mu, 0), mu)
+    targets = groove_metrics.patterns(windows.outputs)
+    greedy = groove_metrics.step_accuracy(
+        evaluation.decode(model, config, z, evaluation.SAMPLED_TEMPERATURE), targets)
+    nearest = groove_metrics.step_accuracy(
+        groove_metrics.patterns(model.decode_nearest(z, windows.outputs)), targets)
+    assert nearest >= greedy, (config_name, nearest, greedy)
