@@ -105,17 +105,41 @@ def check_model_flags(run_dir=None, checkpoint_file=None):
                     'RUN_DIR/train/model.ckpt-100, or its directory)')
 
 
+CHECKPOINT_PATH = re.compile(r'^((?:all_)?model_checkpoint_path): "(.+)"$', re.MULTILINE)
+
+
 def latest_checkpoint(run_dir):
   """The newest checkpoint prefix in RUN_DIR/train; UserError if there is none.
 
-  Read from TensorFlow's `checkpoint` state file, as tf.train.latest_checkpoint
-  reads it (a path relative to the directory, or absolute).
+  Read from TensorFlow's `checkpoint` state file, where TensorFlow may have
+  written absolute paths: only their file names count, found in this run
+  dir's train/, so a moved or copied run dir reads its own checkpoints.
   """
   check_has_checkpoint(run_dir)
   with open(os.path.join(train_dir(run_dir), 'checkpoint')) as f:
-    match = re.search(r'^model_checkpoint_path: "(.+)"$', f.read(), re.MULTILINE)
-  checkpoint = match and os.path.join(train_dir(run_dir), match.group(1))
+    match = CHECKPOINT_PATH.search(f.read())
+  checkpoint = match and os.path.join(train_dir(run_dir),
+                                      os.path.basename(match.group(2)))
   if not checkpoint or not os.path.isfile(checkpoint + '.index'):
     raise UserError(f'--run_dir={run_dir} has no checkpoint in '
                     f'{train_dir(run_dir)} (train one with train.py)')
   return checkpoint
+
+
+def make_checkpoint_paths_relative(run_dir):
+  """Rewrites RUN_DIR/train/checkpoint with file names only, if it names paths.
+
+  TensorFlow resumes from the paths there, absolute when the run dir was
+  given as one: in a moved run dir it would find none, in a copy it would
+  resume from the original's checkpoints.
+  """
+  path = os.path.join(train_dir(run_dir), 'checkpoint')
+  if not os.path.isfile(path):
+    return
+  with open(path) as f:
+    state = f.read()
+  relative = CHECKPOINT_PATH.sub(
+      lambda m: f'{m.group(1)}: "{os.path.basename(m.group(2))}"', state)
+  if relative != state:
+    with files.replaced_atomically([path]) as temp_paths, open(temp_paths[path], 'w') as f:
+      f.write(relative)

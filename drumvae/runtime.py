@@ -34,8 +34,9 @@ compatibility patch is applied with a warning, so an upgrade shows up at once.
     Dataset.unbatch                 scoped to Magenta's data.get_dataset: TF >= 2.15
                                     segfaults on DrumsConverter's empty controls
     tf_slim.training.train          scoped to Magenta's train(): our hooks,
-                                    summary and checkpoint intervals, and a
-                                    5 s stop grace (a stopped sync cluster)
+                                    summary and checkpoint intervals, a 5 s
+                                    stop grace (a stopped sync cluster), and
+                                    checkpoint state with relative paths
     SyncReplicasOptimizer.get_chief_queue_runner
                                     scoped likewise: a stopped sync chief's
                                     queue thread ends without a traceback
@@ -442,6 +443,8 @@ def magenta_train(train_dir, config, dataset_fn, our_hooks=(),
   def tf_slim_train_with_our_settings(train_op, logdir, scaffold, hooks, master,
                                       is_chief, **magentas_interval):
     del magentas_interval  # its fixed 60 s checkpoints; ours are used
+    # File names, not paths, in train/checkpoint: a run dir stays movable.
+    scaffold.saver._save_relative_paths = True  # pylint: disable=protected-access
     with tf.train.MonitoredTrainingSession(
         master=master, is_chief=is_chief, checkpoint_dir=logdir,
         scaffold=scaffold, hooks=list(hooks) + list(our_hooks),

@@ -109,6 +109,7 @@ def train(options, task=None):
       config.hparams.batch_size //= options.num_sync_workers
     dataset_fn = dataset_fn_for(config, options, is_training=True)
     if chief:
+      run_dirs.make_checkpoint_paths_relative(options.run_dir)  # moved or copied
       run_dirs.write_run(options.run_dir, config_name, hparams, resolved_hparams,
                          options.examples_path or options.tfds_name)
     train_dir = run_dirs.train_dir(options.run_dir)

@@ -106,6 +106,9 @@ def test_interpolation_figures(middle, in_range):
       to_patterns(steps), to_patterns(starts), to_patterns(ends), reference)
   assert figures['endpoint_accuracy'] == 1.0
   assert figures['midpoints_in_data_range'] == in_range
+  # The rock beats' notes per bar vary little: a beat in their middle 90% is in range.
+  assert figures['morphs_in_data_range'] <= figures['middles_in_data_range']
+  assert (figures['middles_in_data_range'] > 0.5) == (middle == 'beats')
   wrong_ends = groove_metrics.interpolation_figures(
       to_patterns(steps), to_patterns(ends), to_patterns(starts), reference)
   assert wrong_ends['endpoint_accuracy'] < 1.0
@@ -120,3 +123,23 @@ def test_near_copies_are_grooves_within_a_tenth_of_the_steps_of_a_training_windo
   copied[2, :] = 0  # silence: not a rock beat
   assert groove_metrics.near_copy_share(copied, training) == pytest.approx(1 / 3)
   assert groove_metrics.near_copy_share(training[:4], training) == 1
+
+
+def test_a_gradual_morph_shares_more_with_its_neighbours_than_a_jump():
+  to_patterns = lambda g: (g * (1 << np.arange(9))).sum(-1)
+  start = np.zeros((64, 9), bool)
+  start[::2, CLOSED_HAT] = True  # 8th hats
+  end = np.zeros((64, 9), bool)
+  end[:, CLOSED_HAT] = True  # 16th hats: shares the 32 even steps with start
+  gradual = [start.copy() for _ in range(5)]
+  for i, step in enumerate(gradual):
+    step[1:16 * i:2, CLOSED_HAT] = True  # one bar more of 16ths each step
+  jump = [start, start, end, end, end]
+  reference = rock_beats(50)
+  smooth = groove_metrics.morph_figures(to_patterns(np.array([gradual])), reference)
+  jumpy = groove_metrics.morph_figures(to_patterns(np.array([jump])), reference)
+  assert smooth['ends_step_share'] == jumpy['ends_step_share'] == 0.5
+  # The same change in all: on average the same share, but the jump makes it at once.
+  assert smooth['neighbour_step_share'] == jumpy['neighbour_step_share'] == 1 - 8 / 64
+  assert smooth['min_neighbour_step_share'] == 1 - 8 / 64  # 8 steps change each time
+  assert jumpy['min_neighbour_step_share'] == 0.5  # A to B in one step

@@ -113,3 +113,33 @@ def test_eval_continuous_needs_a_batch_count(run_dir, dataset_tfrecord):
                f'--examples_path={dataset_tfrecord}')
   assert result.returncode == 1
   assert last_line(result) == 'train.py: error: --eval_continuous needs --eval_num_batches'
+
+
+def test_a_copied_run_dir_reads_and_resumes_its_own_checkpoints(tmp_path, dataset_tfrecord):
+  """TensorFlow writes absolute paths into train/checkpoint when the run dir is
+  given as one; a copy (or a moved run dir) must not read the original's."""
+  original, copy = tmp_path / 'original', tmp_path / 'copy'
+  tiny = ['--config=hierdec-drums_4bar_cpu', '--progress_secs=0',
+          '--hparams=batch_size=4,z_size=8,enc_rnn_size=[16],dec_rnn_size=[16,16]']
+  result = run('train.py', f'--run_dir={original}', f'--examples_path={dataset_tfrecord}',
+               '--num_steps=2', *tiny)
+  assert result.returncode == 0, result.stderr[-3000:]
+  state = (original / 'train' / 'checkpoint').read_text()
+  assert str(tmp_path) not in state and 'model_checkpoint_path: "model.ckpt-2"' in state
+  shutil.copytree(original, copy)
+  # As TensorFlow writes it without this toolkit's loop: absolute paths, to the original.
+  (copy / 'train' / 'checkpoint').write_text(
+      f'model_checkpoint_path: "{original}/train/model.ckpt-2"\n'
+      f'all_model_checkpoint_paths: "{original}/train/model.ckpt-2"\n')
+  assert run_dirs.latest_checkpoint(copy) == str(copy / 'train' / 'model.ckpt-2')
+  result = run('train.py', f'--run_dir={copy}', f'--examples_path={dataset_tfrecord}',
+               '--num_steps=3', '--progress_secs=0')
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'step 3/3' in result.stdout and 'step 1/3' not in result.stdout  # resumed
+  assert (copy / 'train' / 'model.ckpt-3.index').is_file()
+  assert not list((original / 'train').glob('model.ckpt-3*'))
+  state = (copy / 'train' / 'checkpoint').read_text()
+  assert str(tmp_path) not in state and 'model_checkpoint_path: "model.ckpt-3"' in state
+  shutil.rmtree(original)
+  moved = pathlib.Path(shutil.move(copy, tmp_path / 'moved'))
+  assert run_dirs.latest_checkpoint(moved) == str(moved / 'train' / 'model.ckpt-3')
