@@ -19,6 +19,7 @@ Importing this module adds the configs below to
                             structure Magenta.js loads (MusicVAE with numSegments)
 """
 import copy
+import math
 
 from drumvae import run_dirs
 from drumvae.midi import BARS, STEPS_PER_BAR, STEPS_PER_QUARTER
@@ -187,8 +188,25 @@ def config_for_run(run_dir, config_name=None, hparams=''):
   return recorded_name, recorded['hparams'], config
 
 
+# Hparams whose values must lie in a range; outside it TensorFlow fails deep
+# inside graph building (a zero size: a oneDNN abort, a bare ValueError).
+POSITIVE_HPARAMS = ('batch_size', 'z_size', 'max_seq_len', 'enc_rnn_size',
+                    'dec_rnn_size', 'learning_rate')
+NON_NEGATIVE_HPARAMS = ('free_bits', 'max_beta', 'min_learning_rate', 'grad_clip')
+
+
 def _parse_hparams(config, hparams):
   try:
     config.hparams.parse(hparams)
   except (ValueError, TypeError) as e:
     raise UserError(f'--hparams={hparams!r} is not valid: {e}') from None
+  values = config.hparams.values()
+  for name, allowed, ok in (
+      [(name, 'above 0', lambda v: v > 0) for name in POSITIVE_HPARAMS] +
+      [(name, '0 or more', lambda v: v >= 0) for name in NON_NEGATIVE_HPARAMS] +
+      [('dropout_keep_prob', 'in (0, 1]', lambda v: 0 < v <= 1)]):
+    value = values.get(name)
+    items = value if isinstance(value, list) else [value]
+    if value is not None and not all(math.isfinite(v) and ok(v) for v in items):
+      raise UserError(f'--hparams={hparams!r}: {name}={value} must be {allowed}'
+                      f'{" (each size)" if isinstance(value, list) else ""}')

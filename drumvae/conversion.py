@@ -73,7 +73,8 @@ def convert_directory(input_dir: str, output_file: str, recursive: bool = False,
   split_by_file = midi_corpus.read_splits(split_csv) if split_csv else None
   outputs = midi_corpus.output_paths(output_file, split_by_file)
   num_workers = min(num_workers or midi_corpus.available_cpus(), len(relative_paths))
-  with files.replaced_atomically(outputs.values(), 'output_file') as temp_paths, \
+  with files.outputs_locked(outputs.values(), 'output_file'), \
+       files.replaced_atomically(outputs.values(), 'output_file') as temp_paths, \
        converted_files(input_dir, relative_paths, num_workers) as results:
     temp_path_by_split = {split: temp_paths[path] for split, path in outputs.items()}
     counts, skipped = write_records(results, temp_path_by_split, split_by_file,

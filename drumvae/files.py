@@ -1,9 +1,12 @@
 """Writing output files safely: never half-written; new files never over an earlier one."""
 import contextlib
+import fcntl
 import json
 import os
+import sys
 import tempfile
 
+from drumvae import cli
 from drumvae.cli import UserError
 
 
@@ -91,6 +94,56 @@ def replaced_atomically(paths, flag_name=''):
     for temp_path in temp_paths.values():
       if os.path.exists(temp_path):
         os.remove(temp_path)
+
+
+@contextlib.contextmanager
+def held_lock(lock_path, refusal, remove=False):
+  """Holds an exclusive lock on `lock_path` (created if missing) while inside.
+
+  If another process holds it, raises UserError(refusal(holder)), where
+  holder names that process (the script and its pid, which each holder
+  writes into the file). The kernel releases the lock when its process ends,
+  however it ends, so a killed holder never leaves it taken. `remove` deletes
+  the file on the way out (still locked): for locks beside a user's files,
+  at the cost of a narrow race with a process that opened it just then.
+  """
+  fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+  try:
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+  except BlockingIOError:
+    holder = os.read(fd, 200).decode(errors='replace').strip() or 'another process'
+    os.close(fd)
+    raise UserError(refusal(holder)) from None
+  os.ftruncate(fd, 0)
+  os.write(fd, f'{os.path.basename(sys.argv[0]) or "python"} (pid {os.getpid()})'.encode())
+  try:
+    yield
+  finally:
+    if remove:
+      os.unlink(lock_path)
+    os.close(fd)
+
+
+@contextlib.contextmanager
+def outputs_locked(paths, flag_name):
+  """One writer at a time for `paths` (a `.NAME.lock` beside each); says which
+  earlier outputs will be replaced. UserError naming --flag_name if taken."""
+  with contextlib.ExitStack() as stack:
+    for path in paths:
+      directory, name = os.path.split(path)
+      try:
+        os.makedirs(directory or '.', exist_ok=True)
+        stack.enter_context(held_lock(
+            os.path.join(directory, f'.{name}.lock'),
+            lambda holder, path=path: f'--{flag_name}: {path} is being written by '
+                                      f'{holder}; wait for it, or choose another',
+            remove=True))
+      except OSError as e:
+        raise UserError(f'--{flag_name}: cannot write {path}: {e.strerror}') from None
+    for path in paths:
+      if os.path.isfile(path):
+        cli.note_line(f'{path} exists: it is replaced once the new one is complete')
+    yield
 
 
 def write_json(path, record):

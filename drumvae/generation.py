@@ -104,9 +104,29 @@ def generate(options):
 def sample(model, config, inputs, options, rng):
   """`options.num_outputs` new grooves, z drawn as --latent_prior says."""
   del inputs  # samples start from none
-  return model.decode_to_tensors(draw_z(options, config, options.num_outputs, rng),
-                                 length=config.hparams.max_seq_len,
-                                 temperature=options.temperature)
+  return decode_with_progress(model, config,
+                              draw_z(options, config, options.num_outputs, rng),
+                              options.temperature)
+
+
+PROGRESS_SECS = 10.0
+
+
+def decode_with_progress(model, config, z, temperature, progress_secs=PROGRESS_SECS):
+  """Decodes `z` in chunks, printing how far it got every `progress_secs` seconds."""
+  chunk = model._config.hparams.batch_size * 16  # pylint: disable=protected-access
+  decoded, start = [], time.monotonic()
+  last_report = start
+  for first in range(0, len(z), chunk):
+    decoded += model.decode_to_tensors(z[first:first + chunk],
+                                       length=config.hparams.max_seq_len,
+                                       temperature=temperature)
+    now = time.monotonic()
+    if now - last_report >= progress_secs and len(decoded) < len(z):
+      left = (len(z) - len(decoded)) * (now - start) / len(decoded)
+      cli.note_line(f'decoded {len(decoded)}/{len(z)} grooves, about {left:.0f} s left')
+      last_report = now
+  return decoded
 
 
 def draw_z(options, config, num, rng):
@@ -261,6 +281,6 @@ def write_midi_files(sequences, stem):
   """Writes `stem-000-of-NNN.mid`...; returns the paths written."""
   return [
       files.write_output(f'{stem}-{i:03d}-of-{len(sequences):03d}.mid',
-                         lambda tmp, s=sequence: note_seq.sequence_proto_to_midi_file(s, tmp))
+                         lambda tmp, s=sequence: midi.write_midi_file(s, tmp))
       for i, sequence in enumerate(sequences)]
 

@@ -205,3 +205,14 @@ def at_tempo(sequence: music_pb2.NoteSequence, qpm: float) -> music_pb2.NoteSequ
     note.end_time *= scale
   result.total_time *= scale
   return result
+
+
+def write_midi_file(sequence: music_pb2.NoteSequence, path: str) -> None:
+  """Writes `sequence` as a MIDI file, closing it, so an error on the disk is raised.
+
+  note_seq's `sequence_proto_to_midi_file` writes through a file it never
+  closes: on a full disk the error at flush is lost and the file left empty.
+  """
+  from note_seq import midi_io  # pylint: disable=g-import-not-at-top
+  with open(path, 'wb') as f:
+    midi_io.note_sequence_to_pretty_midi(sequence).write(f)

@@ -5,12 +5,9 @@
   RUN_DIR/eval/      evaluation summaries and metrics.json (eval<suffix>/ with --eval_dir_suffix)
   RUN_DIR/.lock      held by the one train.py writing there
 """
-import contextlib
-import fcntl
 import json
 import os
 import re
-import sys
 
 from drumvae import files
 from drumvae.cli import UserError
@@ -57,28 +54,16 @@ def write_run(run_dir, config_name, hparams, resolved_hparams, examples_path):
   files.write_json(os.path.join(run_dir, RUN_FILE), record)
 
 
-@contextlib.contextmanager
 def lock(run_dir):
   """Holds RUN_DIR/.lock while one trainer writes there; another is refused.
 
-  The kernel releases a flock when its process ends, however it ends, so a
-  killed trainer never leaves the run dir locked.
+  A killed trainer never leaves the run dir locked (files.held_lock).
   """
   os.makedirs(run_dir, exist_ok=True)
-  fd = os.open(os.path.join(run_dir, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o666)
-  try:
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-  except BlockingIOError:
-    holder = os.read(fd, 200).decode(errors='replace').strip() or 'another process'
-    os.close(fd)
-    raise UserError(f'--run_dir={run_dir} is in use by {holder}; wait for it, '
-                    'stop it, or choose another --run_dir') from None
-  os.ftruncate(fd, 0)
-  os.write(fd, f'{os.path.basename(sys.argv[0]) or "python"} (pid {os.getpid()})'.encode())
-  try:
-    yield
-  finally:
-    os.close(fd)
+  return files.held_lock(
+      os.path.join(run_dir, LOCK_FILE),
+      lambda holder: f'--run_dir={run_dir} is in use by {holder}; wait for it, '
+                     'stop it, or choose another --run_dir')
 
 
 def check_has_checkpoint(run_dir):

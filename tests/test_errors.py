@@ -288,6 +288,30 @@ def test_train_rejects_malformed_hparams(dataset_tfrecord, tmp_path):
                'train.py', "--hparams='enc_rnn_size=[16' is not valid")
 
 
+@pytest.mark.parametrize('hparams, expected', [
+    ('z_size=0', 'z_size=0 must be above 0'),
+    ('batch_size=0', 'batch_size=0 must be above 0'),
+    ('dec_rnn_size=[16,0]', 'dec_rnn_size=[16, 0] must be above 0 (each size)'),
+    ('dropout_keep_prob=0', 'dropout_keep_prob=0.0 must be in (0, 1]'),
+    ('learning_rate=nan', 'learning_rate=nan must be above 0'),
+])
+def test_train_refuses_sizes_and_rates_out_of_range_writing_nothing(
+    hparams, expected, dataset_tfrecord, tmp_path):
+  run_dir = tmp_path / 'run'
+  assert_error(run('train.py', f'--config={CONFIG}', f'--run_dir={run_dir}',
+                   f'--examples_path={dataset_tfrecord}', f'--hparams={hparams}'),
+               'train.py', f"--hparams='{hparams}': {expected}")
+  assert not (run_dir / 'run.json').exists() and not (run_dir / 'train').exists()
+
+
+@pytest.mark.parametrize('flag', ['--temperature=nan', '--temperature=inf', '--similarity=nan',
+                                  '--qpm=inf'])
+def test_generate_refuses_numbers_that_are_not_finite(flag, tmp_path):
+  assert_error(run('generate.py', flag, f'--output_dir={tmp_path}'), 'generate.py',
+               flag.split('=')[0], 'must be a finite number')
+  assert not list(tmp_path.iterdir())
+
+
 def test_train_flag_conflict_is_one_line(tmp_path):
   assert_error(run('train.py', f'--run_dir={tmp_path}', '--examples_path=a', '--tfds_name=b'),
                'train.py', '--examples_path and --tfds_name cannot both be set')
@@ -398,8 +422,8 @@ def fixture_run_dir_with_checkpoint(tmp_path):
 def test_generate_unknown_config_lists_the_valid_ones(tmp_path):
   assert_error(run('generate.py', f'--checkpoint_file={tmp_path}', '--config=drums'),
                'generate.py', "--config='drums' is not a known config; choose one of "
-               'flat-drums_4bar, hierdec-drums_4bar, hierdec-drums_4bar_cpu, '
-               'hierdec-drums_4bar_large, hierdec-drums_4bar_small')
+               'flat-drums_4bar, hier-drums_4bar_cpu, hierdec-drums_4bar, '
+               'hierdec-drums_4bar_cpu, hierdec-drums_4bar_large, hierdec-drums_4bar_small')
 
 
 @pytest.mark.parametrize('case, expected', [
@@ -462,3 +486,30 @@ def test_render_midi_errors(case, expected, tmp_path, groove_dir):
     args = [f'--input_midi={tmp_path / case}']
   assert_error(run('render_midi.py', *args, '--plot'), 'render_midi.py',
                expected.format(tmp=tmp_path))
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+  """A 16 KiB filesystem (tmpfs) mounted in tmp_path: room for a few MIDI files only."""
+  disk = tmp_path / 'disk'
+  disk.mkdir()
+  mounted = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', str(disk)],
+                           capture_output=True, text=True)
+  if mounted.returncode:
+    pytest.skip(f'a full disk needs mounting a tmpfs (as root): {mounted.stderr.strip()}')
+  try:
+    yield disk
+  finally:
+    subprocess.run(['umount', str(disk)], check=True)
+
+
+def test_full_disk_fails_in_one_line_and_leaves_only_whole_midi_files(small_disk):
+  import note_seq  # pylint: disable=g-import-not-at-top
+  result = run('generate.py', '--num_outputs=12', f'--output_dir={small_disk}', '--seed=0')
+  last = assert_error(result, 'generate.py', 'No space left on device')
+  assert str(small_disk) in last
+  written = sorted(small_disk.glob('*.mid'))
+  assert written and not list(small_disk.glob('.*'))  # no temporary file left behind
+  assert [str(path) for path in written] == result.stdout.split()  # listed = complete
+  for path in written:
+    assert note_seq.midi_file_to_note_sequence(str(path)).notes, path

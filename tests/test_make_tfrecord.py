@@ -185,3 +185,30 @@ def test_help_is_instant_because_heavy_imports_wait():
   help_text = run_script('--help').stdout
   for flag in ('input_dir', 'output_file', 'recursive', 'num_workers', 'split_csv'):
     assert f'--{flag}' in help_text, flag
+
+
+def test_one_converter_per_output_and_a_note_when_one_is_replaced(tmp_path):
+  """A second converter on the same output is refused while the first holds it."""
+  GROOVES = REPO_ROOT / 'dataset' / 'grooves'  # pylint: disable=invalid-name
+  output = tmp_path / 'out.tfrecord'
+  holder = subprocess.Popen(
+      [sys.executable, '-c', 'import sys, time\nfrom drumvae import files\n'
+       f'with files.outputs_locked([{str(output)!r}], "output_file"):\n'
+       '  print("locked", flush=True); time.sleep(60)'],
+      cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+  try:
+    assert holder.stdout.readline().strip() == 'locked'
+    refused = run_script(f'--input_dir={GROOVES}', '--num_workers=1', f'--output_file={output}')
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f'make_tfrecord.py: error: --output_file: {output} is being written by -c (pid '
+        f'{holder.pid}); wait for it, or choose another')
+  finally:
+    holder.kill()
+    holder.wait()
+  first = run_script(f'--input_dir={GROOVES}', '--num_workers=1', f'--output_file={output}')
+  assert first.returncode == 0 and 'exists' not in first.stderr
+  second = run_script(f'--input_dir={GROOVES}', '--num_workers=1', f'--output_file={output}')
+  assert second.returncode == 0
+  assert f'{output} exists: it is replaced once the new one is complete' in second.stderr
+  assert sorted(p.name for p in tmp_path.iterdir()) == ['out.tfrecord']  # no lock left

@@ -172,3 +172,20 @@ def test_similarity_one_gives_the_input_back_and_lower_moves_away(tmp_path):
     share[similarity] = np.mean([np.mean(np.all(hits(path) == source, axis=0))
                                  for path in result.stdout.split()])
   assert share[1.0] >= 0.7 and share[1.0] > share[0.5] > share[0.0], share
+
+
+def test_long_sampling_reports_its_progress(capsys):
+  """In-process, with a report after every chunk: the lines a long --num_outputs prints."""
+  from drumvae import runtime  # pylint: disable=g-import-not-at-top
+  runtime.load_tensorflow()
+  import configs  # pylint: disable=g-import-not-at-top
+  from drumvae import generation, run_dirs  # pylint: disable=g-import-not-at-top
+  _, _, config = configs.config_for_run(os.path.join(REPO, MODEL))
+  model = generation.load_model(config, run_dirs.latest_checkpoint(os.path.join(REPO, MODEL)),
+                                2, MODEL)
+  z = np.random.default_rng(0).standard_normal((80, 128)).astype(np.float32)
+  decoded = generation.decode_with_progress(model, config, z, 0.5, progress_secs=0)
+  assert len(decoded) == 80
+  lines = capsys.readouterr().err.strip().splitlines()
+  assert [line.split(' grooves')[0].split()[-1] for line in lines] == ['32/80', '64/80']
+  assert all(line.endswith(' s left') for line in lines)
