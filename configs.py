@@ -2,8 +2,9 @@
 
 Importing this module adds the configs below to
 `magenta.models.music_vae.configs.CONFIG_MAP`, so Magenta's own tools (and
-`TrainedModel`) see them too. Use `get_config()` to get a private copy with
-`--hparams` applied; the registry itself is never modified.
+`TrainedModel`) see them too, and to `drumvae.models`, whose `get_config()`
+gives a private copy with `--hparams` applied (the registry itself is never
+modified). Edit or add a config here; the scripts import this file.
 
   flat-drums_4bar           encoder 2x1024 (bidirectional), flat LSTM decoder 2x512
   hierdec-drums_4bar_small  encoder 2x512, hierarchical decoder 2x256 (a conductor
@@ -18,13 +19,9 @@ Importing this module adds the configs below to
                             16 beats of 4 sixteenths) and a 2x128 decoder: the
                             structure Magenta.js loads (MusicVAE with numSegments)
 """
-import copy
-import math
 
-from drumvae import run_dirs
 from drumvae.midi import BARS, STEPS_PER_BAR, STEPS_PER_QUARTER
 from drumvae import runtime
-from drumvae.cli import UserError
 
 runtime.check_environment()  # before Magenta imports TensorFlow
 
@@ -35,9 +32,9 @@ from magenta.models.music_vae import data
 from magenta.models.music_vae import lstm_models
 from magenta.models.music_vae.base_model import MusicVAE
 
-CONFIG_MAP = magenta_configs.CONFIG_MAP
-ALIASES = {'hierdec-drums_4bar': 'hierdec-drums_4bar_small'}
+from drumvae import models
 
+ALIASES = {'hierdec-drums_4bar': 'hierdec-drums_4bar_small'}
 
 
 def _drum_hparams(enc_rnn_size, dec_rnn_size):
@@ -49,7 +46,7 @@ def _drum_hparams(enc_rnn_size, dec_rnn_size):
           z_size=256,
           enc_rnn_size=enc_rnn_size,
           dec_rnn_size=dec_rnn_size,
-          free_bits=48,  # nats of KL left unpenalised: keeps z informative
+          free_bits=48,  # bits of KL left unpenalised: keeps z informative
           max_beta=0.2,  # weak KL weight favours reconstruction, as in the paper
           sampling_schedule='inverse_sigmoid',  # scheduled sampling ...
           sampling_rate=1000,  # ... reaching 50% sampled inputs at ~step 7k
@@ -116,97 +113,5 @@ DRUM_CONFIGS['hier-drums_4bar_cpu'].hparams.override_from_dict({
     name: DRUM_CONFIGS['hierdec-drums_4bar_cpu'].hparams.get(name) for name in (
         'batch_size', 'z_size', 'free_bits', 'dropout_keep_prob', 'decay_rate',
         'sampling_schedule', 'sampling_rate')})
-for _alias, _target in ALIASES.items():
-  DRUM_CONFIGS[_alias] = DRUM_CONFIGS[_target]
-CONFIG_MAP.update(DRUM_CONFIGS)
+models.register(DRUM_CONFIGS, ALIASES)
 
-CONFIG_NAMES = sorted(DRUM_CONFIGS)
-
-
-def get_config(name, hparams=''):
-  """Returns a deep copy of config `name` with `hparams` ('a=1,b=[2,3]') applied.
-
-  Raises UserError naming --config or --hparams when either is not valid.
-  """
-  if name not in DRUM_CONFIGS:
-    raise UserError(
-        f'--config={name!r} is not a known config; choose one of '
-        f'{", ".join(CONFIG_NAMES)}')
-  config = copy.deepcopy(DRUM_CONFIGS[name])
-  if hparams:
-    _parse_hparams(config, hparams)
-  return config
-
-
-# Hparams that only steer training: a trained model loads and samples the same
-# whatever they are, so a run dir may be resumed or sampled with other values.
-TRAINING_ONLY_HPARAMS = frozenset([
-    'batch_size', 'learning_rate', 'decay_rate', 'min_learning_rate',
-    'max_beta', 'beta_rate', 'free_bits', 'dropout_keep_prob',
-    'sampling_schedule', 'sampling_rate', 'grad_clip', 'clip_mode',
-    'grad_norm_clip_to_zero'])
-
-
-def config_for_run(run_dir, config_name=None, hparams=''):
-  """(config name, hparams string to record, config) for a run dir's model.
-
-  A run dir without run.json takes --config and --hparams as given. One with
-  it rebuilds the recorded model (from every recorded hparam value, so later
-  changes of a config's defaults do not change it), then applies --hparams on
-  top; a --config or --hparams that names another model is refused, naming
-  what differs. An alias of the recorded config is the same config.
-  """
-  recorded = run_dirs.read_run(run_dir) if run_dir else None
-  if recorded is None:
-    if not config_name:
-      where = f'{run_dir} records no config' if run_dir else 'no --run_dir given'
-      raise UserError(f'--config is required ({where})')
-    return config_name, hparams, get_config(config_name, hparams)
-  recorded_name = recorded['config']
-  if config_name and ALIASES.get(config_name, config_name) != ALIASES.get(
-      recorded_name, recorded_name):
-    raise UserError(
-        f'--config={config_name} but {run_dir} was trained with '
-        f'--config={recorded_name}; use that, or a new --run_dir')
-  config = get_config(recorded_name, recorded['hparams'])
-  recorded_values = config.hparams.values()
-  recorded_values.update((name, value) for name, value
-                         in recorded.get('resolved_hparams', {}).items()
-                         if name in recorded_values)
-  config.hparams.override_from_dict(recorded_values)
-  if hparams:
-    _parse_hparams(config, hparams)
-  changed = sorted(name for name, value in config.hparams.values().items()
-                   if name not in TRAINING_ONLY_HPARAMS
-                   and value != recorded_values.get(name))
-  if changed:
-    name = changed[0]
-    raise UserError(
-        f'--hparams={hparams!r} sets {name}={config.hparams.get(name)} but '
-        f'{run_dir}\'s model has {name}={recorded_values.get(name)}; a new '
-        'model needs a new --run_dir')
-  return recorded_name, recorded['hparams'], config
-
-
-# Hparams whose values must lie in a range; outside it TensorFlow fails deep
-# inside graph building (a zero size: a oneDNN abort, a bare ValueError).
-POSITIVE_HPARAMS = ('batch_size', 'z_size', 'max_seq_len', 'enc_rnn_size',
-                    'dec_rnn_size', 'learning_rate')
-NON_NEGATIVE_HPARAMS = ('free_bits', 'max_beta', 'min_learning_rate', 'grad_clip')
-
-
-def _parse_hparams(config, hparams):
-  try:
-    config.hparams.parse(hparams)
-  except (ValueError, TypeError) as e:
-    raise UserError(f'--hparams={hparams!r} is not valid: {e}') from None
-  values = config.hparams.values()
-  for name, allowed, ok in (
-      [(name, 'above 0', lambda v: v > 0) for name in POSITIVE_HPARAMS] +
-      [(name, '0 or more', lambda v: v >= 0) for name in NON_NEGATIVE_HPARAMS] +
-      [('dropout_keep_prob', 'in (0, 1]', lambda v: 0 < v <= 1)]):
-    value = values.get(name)
-    items = value if isinstance(value, list) else [value]
-    if value is not None and not all(math.isfinite(v) and ok(v) for v in items):
-      raise UserError(f'--hparams={hparams!r}: {name}={value} must be {allowed}'
-                      f'{" (each size)" if isinstance(value, list) else ""}')

@@ -31,7 +31,8 @@ def main(argv):
   runtime.setup(FLAGS.verbose)
   run_dirs.check_has_checkpoint(FLAGS.run_dir)
   runtime.load_tensorflow(FLAGS.verbose)
-  from drumvae import export  # imports TensorFlow and Magenta: after the checks
+  import configs  # pylint: disable=g-import-not-at-top,unused-import  (registers them)
+  from drumvae import export  # pylint: disable=g-import-not-at-top
   print(export.export_run(FLAGS.run_dir, FLAGS.output_dir, FLAGS.examples_path))
 
 

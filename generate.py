@@ -134,7 +134,8 @@ def main(argv):
     midi.read_drum_file(FLAGS.input_midi_2, 'input_midi_2')
   files.check_writable_dir(FLAGS.output_dir, 'output_dir')
   runtime.load_tensorflow(FLAGS.verbose)  # ~10 s, so after the cheap checks
-  from drumvae import generation  # imports TensorFlow and Magenta: after the checks
+  import configs  # pylint: disable=g-import-not-at-top,unused-import  (registers them)
+  from drumvae import generation  # pylint: disable=g-import-not-at-top
   generation.generate(cli.options_from_flags(generation.Options))
 
 

@@ -45,7 +45,7 @@ def main(argv):
   plot = FLAGS.plot if FLAGS.plot is not None else not FLAGS.wav
   if not (wav or plot):
     raise cli.UserError('--nowav with --noplot leaves nothing to write')
-  render.render_midi_files(render.find_midi_files(FLAGS.input_midi),
+  render.render_midi_files(render.expand_midi_paths(FLAGS.input_midi),
                            FLAGS.output_dir,
                            wav=wav, plot=plot, soundfont=FLAGS.soundfont)
 

@@ -30,4 +30,7 @@ if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-node
   .venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
   touch "$stamp"
 fi
+# The checkout on the environment's import path, as an editable install puts it:
+# scripts, tests, benchmarks and the notebook import drumvae and configs from anywhere.
+echo "$PWD" > "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/drumvae-checkout.pth"
 echo "setup done: .venv is ready"

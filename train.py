@@ -153,9 +153,11 @@ def main(argv):
   runtime.setup(FLAGS.verbose)
   if FLAGS.mode == 'eval' and not FLAGS.eval_continuous:
     run_dirs.check_has_checkpoint(os.path.expanduser(FLAGS.run_dir))
+  flag_values = cli.flag_values()  # as given: importing Magenta redefines some
   runtime.load_tensorflow(FLAGS.verbose)  # ~10 s, so after the cheap checks
-  from drumvae import training  # imports TensorFlow and Magenta: after the checks
-  training.run(cli.options_from_flags(training.Options))
+  import configs  # pylint: disable=g-import-not-at-top,unused-import  (registers them)
+  from drumvae import training  # pylint: disable=g-import-not-at-top
+  training.run(cli.options_from_flags(training.Options, flag_values))
 
 
 if __name__ == '__main__':

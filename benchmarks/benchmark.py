@@ -284,9 +284,9 @@ def add_hook_to_training(hook, variant):
   """Adds `hook` to the training loop: ours takes extra hooks, stock Magenta's
   only at the seam its train() calls, tf_slim's train()."""
   if variant == 'ours':
-    from drumvae import runtime  # pylint: disable=g-import-not-at-top
-    magenta_train = runtime.magenta_train
-    runtime.magenta_train = lambda *args, our_hooks=(), **kwargs: magenta_train(
+    from drumvae import training  # pylint: disable=g-import-not-at-top
+    magenta_train = training.magenta_train
+    training.magenta_train = lambda *args, our_hooks=(), **kwargs: magenta_train(
         *args, our_hooks=[*our_hooks, hook], **kwargs)
     return
   import tf_slim  # pylint: disable=g-import-not-at-top
@@ -300,6 +300,7 @@ def add_hook_to_training(hook, variant):
 
 
 def train_ours(job):
+  import configs  # pylint: disable=g-import-not-at-top,unused-import
   from drumvae import training  # pylint: disable=g-import-not-at-top
   training.train(training.Options(
       run_dir=job['run_dir'], config=job['config'],
@@ -310,9 +311,10 @@ def train_ours(job):
 
 def train_stock(job):
   import configs  # pylint: disable=g-import-not-at-top
+  from drumvae import models  # pylint: disable=g-import-not-at-top
   from drumvae import runtime  # pylint: disable=g-import-not-at-top
   from magenta.models.music_vae import music_vae_train  # pylint: disable=g-import-not-at-top
-  config = configs.get_config(job['config'], f'batch_size={job["batch_size"]}')
+  config = models.get_config(job['config'], f'batch_size={job["batch_size"]}')
   config = config._replace(train_examples_path=job['examples_path'])
   music_vae_train.train(
       os.path.join(job['run_dir'], 'train'), config,
@@ -336,11 +338,12 @@ def child_sample(job):
   from drumvae import runtime  # pylint: disable=g-import-not-at-top
   runtime.setup()
   runtime.load_tensorflow()
-  from drumvae import generation  # pylint: disable=g-import-not-at-top
+  import configs  # pylint: disable=g-import-not-at-top,unused-import
+  from drumvae import models  # pylint: disable=g-import-not-at-top
   start = time.monotonic()
-  config_name, _, config, checkpoint = generation.find_model(
-      generation.Options(run_dir=job['run_dir']))
-  model = generation.load_model(config, checkpoint, job['batch_size'], config_name)
+  found = models.find_model(run_dir=job['run_dir'])
+  config = found.config
+  model = models.load_model(config, found.checkpoint, job['batch_size'], found.description)
   load = time.monotonic() - start
   timings = []
   for _ in range(2):  # the first call also optimises the sampling graph
@@ -699,7 +702,6 @@ def run_all(argv):
 
 
 def main(argv):
-  sys.path.insert(0, REPO)  # drumvae
   if FLAGS.child:
     job = json.loads(FLAGS.child)
     result = {'train': child_train, 'sample': child_sample, 'matmul': child_matmul,

@@ -10,14 +10,11 @@ measured against every window of --examples_path as train.py --mode=eval
 measures samples (near copies against the training windows), beside the same
 figures for as many random training windows. Prints a markdown table.
 """
-import os
-import sys
 
 from absl import flags
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from drumvae import cli  # pylint: disable=g-import-not-at-top,wrong-import-position
-from drumvae import runtime  # pylint: disable=g-import-not-at-top,wrong-import-position
+from drumvae import cli
+from drumvae import runtime
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('run_dir', None, 'Run directory of train.py (or an export).',
@@ -41,9 +38,10 @@ def main(argv):
   runtime.load_tensorflow(FLAGS.verbose)
   import numpy as np  # pylint: disable=g-import-not-at-top
   import configs  # pylint: disable=g-import-not-at-top
-  from drumvae import dataset, evaluation, generation, groove_metrics, latent_prior, run_dirs  # pylint: disable=g-import-not-at-top
-  _, _, config = configs.config_for_run(FLAGS.run_dir)
-  model = generation.load_model(config, run_dirs.latest_checkpoint(FLAGS.run_dir),
+  from drumvae import models  # pylint: disable=g-import-not-at-top
+  from drumvae import dataset, evaluation, groove_metrics, latent_prior, run_dirs  # pylint: disable=g-import-not-at-top
+  _, _, config = models.config_for_run(FLAGS.run_dir)
+  model = models.load_model(config, run_dirs.latest_checkpoint(FLAGS.run_dir),
                                 256, f'the config recorded in {FLAGS.run_dir}')
   train = dataset.convert_examples(FLAGS.train_path, config.data_converter, 'eval', 'all')
   held_out = dataset.convert_examples(FLAGS.examples_path, config.data_converter,

@@ -17,13 +17,11 @@ import glob
 import json
 import os
 import re
-import sys
 
 from absl import flags
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from drumvae import cli  # pylint: disable=g-import-not-at-top,wrong-import-position
-from drumvae import runtime  # pylint: disable=g-import-not-at-top,wrong-import-position
+from drumvae import cli
+from drumvae import runtime
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list('run_dirs', None, 'Run directories of train.py.')
@@ -68,13 +66,14 @@ def checkpoints_by_minute(run_dir, every_minutes):
 def curve(run_dir, examples, every_minutes, num_samples):
   """The run's learning-curve points, evaluating those not done before."""
   import configs  # pylint: disable=g-import-not-at-top
+  from drumvae import models  # pylint: disable=g-import-not-at-top
   from drumvae import evaluation, files  # pylint: disable=g-import-not-at-top
   path = os.path.join(run_dir, CURVE_FILE)
   points = {}
   if os.path.exists(path):
     with open(path) as f:
       points = {p['checkpoint']: p for p in json.load(f)}
-  _, _, config = configs.config_for_run(run_dir)  # as trained
+  _, _, config = models.config_for_run(run_dir)  # as trained
   config.hparams.batch_size = min(config.hparams.batch_size, len(examples))
   chosen = checkpoints_by_minute(run_dir, every_minutes)
   for minutes, checkpoint in chosen.items():
@@ -131,8 +130,9 @@ def main(argv):
   runtime.setup(FLAGS.verbose)
   runtime.load_tensorflow(FLAGS.verbose)
   import configs  # pylint: disable=g-import-not-at-top
+  from drumvae import models  # pylint: disable=g-import-not-at-top
   from drumvae import dataset  # pylint: disable=g-import-not-at-top
-  converter = configs.config_for_run(FLAGS.run_dirs[0])[2].data_converter
+  converter = models.config_for_run(FLAGS.run_dirs[0])[2].data_converter
   examples = dataset.convert_examples(FLAGS.examples_path, converter, 'eval',
                                       windows='all')
   curves = {os.path.basename(os.path.normpath(r)): curve(

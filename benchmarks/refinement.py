@@ -15,14 +15,12 @@ markdown table; seconds are for the whole set.
 """
 import glob
 import os
-import sys
 import time
 
 from absl import flags
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from drumvae import cli  # pylint: disable=g-import-not-at-top,wrong-import-position
-from drumvae import runtime  # pylint: disable=g-import-not-at-top,wrong-import-position
+from drumvae import cli
+from drumvae import runtime
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('run_dir', 'models/groove_4bar_cpu',
@@ -43,13 +41,14 @@ def main(argv):
   print(runtime.use_precision('auto'))
   import numpy as np  # pylint: disable=g-import-not-at-top
   import configs  # pylint: disable=g-import-not-at-top
+  from drumvae import models  # pylint: disable=g-import-not-at-top
   from drumvae import dataset, generation, groove_metrics, midi, run_dirs  # pylint: disable=g-import-not-at-top,g-multiple-import
-  _, _, config = configs.config_for_run(FLAGS.run_dir)
+  _, _, config = models.config_for_run(FLAGS.run_dir)
   examples = dataset.convert_examples(FLAGS.examples_path, config.data_converter,
                                       'eval', windows='all')
   examples = examples.take(np.random.default_rng(FLAGS.seed).choice(
       len(examples), min(FLAGS.num_windows, len(examples)), replace=False))
-  model = generation.load_model(config, run_dirs.latest_checkpoint(FLAGS.run_dir),
+  model = models.load_model(config, run_dirs.latest_checkpoint(FLAGS.run_dir),
                                 config.hparams.batch_size, FLAGS.run_dir)
   sets = {os.path.basename(FLAGS.examples_path): (
       examples.outputs, examples.lengths,

@@ -19,8 +19,9 @@ flags.DEFINE_bool(
 FLAGS = flags.FLAGS
 
 # For flags that Magenta's music_vae_train also defines when it is imported
-# (train.train() imports it): its definitions then replace ours, which is safe
-# once ours have been read, instead of raising DuplicateFlagError.
+# (drumvae.training imports it): its definitions then replace ours instead of
+# raising DuplicateFlagError, keeping a value the user set but replacing our
+# default with Magenta's. Scripts therefore read `flag_values()` before.
 SHARED_WITH_MAGENTA = {'allow_override': True}
 
 EXIT_USER_ERROR = 1
@@ -64,9 +65,18 @@ def parse_flags(argv):
     sys.exit(EXIT_USER_ERROR)
 
 
-def options_from_flags(options_class):
-  """An instance of the dataclass `options_class` from the flags of its fields' names."""
-  return options_class(**{field.name: FLAGS[field.name].value
+def flag_values():
+  """{name: value} of every flag as parsed (before Magenta redefines any)."""
+  return {name: FLAGS[name].value for name in FLAGS}
+
+
+def options_from_flags(options_class, values=None):
+  """An instance of the dataclass `options_class` from the flags of its fields' names.
+
+  `values` (from `flag_values()`): the flags as they were read then.
+  """
+  values = flag_values() if values is None else values
+  return options_class(**{field.name: values[field.name]
                           for field in dataclasses.fields(options_class)})
 
 

@@ -14,9 +14,9 @@ import numpy as np
 from drumvae import dataset
 from drumvae import drum_grid
 from drumvae import files
-from drumvae import generation
 from drumvae import groove_metrics
 from drumvae import latent_prior
+from drumvae import models
 from drumvae import refinement
 from drumvae import run_dirs
 
@@ -140,13 +140,8 @@ def interpolation_figures(model, config, examples, reference_hits,
   targets = groove_metrics.patterns(ends.outputs)
   mu = encode(model, ends)
   z = model.refine(ends.outputs, ends.lengths, mu, refine_steps)
-  steps = np.linspace(0, 1, num_steps)
-  decoded = decode(model, config, [
-      groove_metrics.slerp(a, b, t) for a, b in zip(z[:num_interpolations],
-                                                   z[num_interpolations:])
-      for t in steps], temperature).reshape(num_interpolations, num_steps, -1)
-  nearest = groove_metrics.patterns(model.decode_nearest(z, ends.outputs))
-  decoded[:, 0], decoded[:, -1] = np.split(nearest, 2)
+  decoded = groove_metrics.patterns(model.morphs(
+      *np.split(z, 2), *np.split(ends.outputs, 2), num_steps, temperature))
   plain = decode(model, config, mu, temperature)
   return {
       **groove_metrics.interpolation_figures(
@@ -179,7 +174,7 @@ def evaluate_checkpoint(checkpoint, config, examples, eval_dir, master='',
       checkpoint, eval_dir, config,
       lambda rows, size: dataset.make_dataset(rows, size, is_training=False),
       examples, master)
-  model = generation.load_model(config, checkpoint, config.hparams.batch_size,
+  model = models.load_model(config, checkpoint, config.hparams.batch_size,
                                  f'the config recorded beside {checkpoint}')
   accuracy, drum_errors = sampled_reconstruction(model, config, examples)
   rng = np.random.default_rng(seed)

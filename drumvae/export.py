@@ -10,11 +10,10 @@ the mixture of Gaussians fitted to its training windows' codes that samples draw
 import os
 import shutil
 
-import configs
 from drumvae import cli
 from drumvae import dataset
-from drumvae import generation
 from drumvae import latent_prior
+from drumvae import models
 from drumvae import run_dirs
 from drumvae.cli import UserError
 
@@ -25,19 +24,22 @@ _OPTIMIZER_VARIABLES = ('/Adam', 'beta1_power', 'beta2_power')
 
 def model_variables(checkpoint):
   """{name: value} of the checkpoint's variables that inference restores."""
-  reader = tf.train.load_checkpoint(checkpoint)
-  return {name: reader.get_tensor(name)
-          for name in reader.get_variable_to_shape_map()
-          if not any(part in name for part in _OPTIMIZER_VARIABLES)}
+  try:
+    reader = tf.train.load_checkpoint(checkpoint)
+    return {name: reader.get_tensor(name)
+            for name in reader.get_variable_to_shape_map()
+            if not any(part in name for part in _OPTIMIZER_VARIABLES)}
+  except models.DAMAGED_CHECKPOINT_ERRORS as e:
+    raise models.damaged_checkpoint(checkpoint, e) from None
 
 
 def fit_latent_prior(run_dir, checkpoint, examples_path):
   """The latent prior of `checkpoint`, fitted to every window of `examples_path`."""
-  _, _, config = configs.config_for_run(run_dir)
+  _, _, config = models.config_for_run(run_dir)
   examples = dataset.convert_examples(examples_path, config.data_converter,
                                       'eval', 'all')
   dataset.check_enough_examples(examples, 1, examples_path)
-  model = generation.load_model(config, checkpoint, PRIOR_BATCH_SIZE,
+  model = models.load_model(config, checkpoint, PRIOR_BATCH_SIZE,
                                 f'the config recorded in {run_dir}')
   _, mu, sigma = model.encode_tensors(list(examples.inputs),
                                       list(examples.lengths))

@@ -4,39 +4,31 @@
 returns the paths it wrote; the notebook and the tests call it directly. Call
 `drumvae.runtime.setup()` and `load_tensorflow()` first.
 """
-import contextlib
 import dataclasses
 import os
 import time
 from typing import Optional
 
-import configs
 from drumvae import audio
 from drumvae import cli
 from drumvae import drum_grid
 from drumvae import files
-from drumvae import groove_metrics
 from drumvae import latent_prior
 from drumvae import midi
+from drumvae import models
 from drumvae import refinement
 from drumvae import render
-from drumvae import run_dirs
 from drumvae import runtime
 from drumvae.cli import UserError
 
 import note_seq
 import numpy as np
-import tensorflow.compat.v1 as tf
-
-SHIPPED_MODEL = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'models',
-    'groove_4bar_cpu')
 
 
 @dataclasses.dataclass
 class Options:
   """generate.py's flags (same names, same defaults); see `generate.py --help`."""
-  run_dir: Optional[str] = None  # neither this nor checkpoint_file: SHIPPED_MODEL
+  run_dir: Optional[str] = None  # neither this nor checkpoint_file: models.shipped_model(mode)
   checkpoint_file: Optional[str] = None
   config: Optional[str] = None
   hparams: str = ''
@@ -62,7 +54,9 @@ class Options:
 
 def generate(options):
   """Samples, interpolates or varies grooves, writes the files; returns their paths in order."""
-  config_name, hparams, config, checkpoint = find_model(options)
+  found = models.find_model(options.run_dir, options.checkpoint_file,
+                            options.config, options.hparams, options.mode)
+  config = found.config
   files.check_writable_dir(options.output_dir, 'output_dir')
   inputs = [four_bar_window(midi.read_drum_file(path, flag), start_bar, config,
                             f'--{flag}={path}')
@@ -72,19 +66,19 @@ def generate(options):
             )[:NUM_INPUTS[options.mode]]]
   render_wav = options.render_wav and fluidsynth_available(options.soundfont)
   cli.note_line(runtime.use_precision(options.precision))
-  model = load_model(config, checkpoint,
-                     min(options.max_batch_size, options.num_outputs),
-                     f'--config={config_name} --hparams={hparams!r}',
-                     seed=options.seed, optimize_graph=False)
+  model = models.load_model(config, found.checkpoint,
+                            min(options.max_batch_size, options.num_outputs),
+                            found.description, seed=options.seed,
+                            optimize_graph=False)
   rng = np.random.default_rng(options.seed)
-  tensors = MODES[options.mode](model, config, inputs, options, rng)
+  tensors = MODES[options.mode](model, found, inputs, options, rng)
   qpm = options.qpm or (inputs[0].tempos[0].qpm if inputs
                         else note_seq.DEFAULT_QUARTERS_PER_MINUTE)
   sequences = [midi.at_tempo(sequence, qpm) for sequence
                in config.data_converter.from_tensors(tensors)]
   stem = os.path.join(
       options.output_dir,
-      f'{config_name}_{options.mode}_{time.strftime("%Y-%m-%d_%H%M%S")}')
+      f'{found.config_name}_{options.mode}_{time.strftime("%Y-%m-%d_%H%M%S")}')
   written = write_midi_files(sequences, stem)
   if render_wav or options.plot:
     written += render.render_midi_files(list(written), wav=render_wav,
@@ -101,25 +95,24 @@ def generate(options):
   return written
 
 
-def sample(model, config, inputs, options, rng):
+def sample(model, found, inputs, options, rng):
   """`options.num_outputs` new grooves, z drawn as --latent_prior says."""
   del inputs  # samples start from none
-  return decode_with_progress(model, config,
-                              draw_z(options, config, options.num_outputs, rng),
+  return decode_with_progress(model, draw_z(found, options, options.num_outputs, rng),
                               options.temperature)
 
 
 PROGRESS_SECS = 10.0
 
 
-def decode_with_progress(model, config, z, temperature, progress_secs=PROGRESS_SECS):
+def decode_with_progress(model, z, temperature, progress_secs=PROGRESS_SECS):
   """Decodes `z` in chunks, printing how far it got every `progress_secs` seconds."""
-  chunk = model._config.hparams.batch_size * 16  # pylint: disable=protected-access
+  chunk = model.batch_size * 16
   decoded, start = [], time.monotonic()
   last_report = start
   for first in range(0, len(z), chunk):
     decoded += model.decode_to_tensors(z[first:first + chunk],
-                                       length=config.hparams.max_seq_len,
+                                       length=model.max_seq_len,
                                        temperature=temperature)
     now = time.monotonic()
     if now - last_report >= progress_secs and len(decoded) < len(z):
@@ -129,12 +122,13 @@ def decode_with_progress(model, config, z, temperature, progress_secs=PROGRESS_S
   return decoded
 
 
-def draw_z(options, config, num, rng):
+def draw_z(found, options, num, rng):
   """`num` latent vectors from --latent_prior, which is named in one line."""
-  prior, which = latent_prior.choose(model_dir(options), config.hparams.z_size,
+  z_size = found.config.hparams.z_size
+  prior, which = latent_prior.choose(found.run_dir, z_size,
                                      options.latent_prior)
   cli.note_line(which)
-  return latent_prior.draw(prior, num, config.hparams.z_size, rng).astype(np.float32)
+  return latent_prior.draw(prior, num, z_size, rng).astype(np.float32)
 
 
 def fitted_codes(model, inputs, refine_steps):
@@ -143,7 +137,7 @@ def fitted_codes(model, inputs, refine_steps):
   return outputs, model.refine(outputs, lengths, mu, refine_steps)
 
 
-def interpolate(model, config, inputs, options, rng):
+def interpolate(model, found, inputs, options, rng):
   """A morph of `options.num_outputs` steps, slerp between the fitted codes.
 
   Its ends are decoded nearest their inputs (refinement.RefinableModel.decode_nearest),
@@ -153,75 +147,26 @@ def interpolate(model, config, inputs, options, rng):
   outputs, (z_start, z_end) = fitted_codes(model, inputs, options.refine_steps)
   if options.num_outputs == 1:
     return model.decode_nearest([z_start], outputs[:1])
-  ends = model.decode_nearest([z_start, z_end], outputs)
-  middle = [groove_metrics.slerp(z_start, z_end, t) for t
-            in np.linspace(0, 1, options.num_outputs)[1:-1]]
-  between = (model.decode_to_tensors(np.array(middle, np.float32),
-                                     length=config.hparams.max_seq_len,
-                                     temperature=options.temperature)
-             if middle else [])
-  return [ends[0], *between, ends[1]]
+  return list(model.morphs([z_start], [z_end], outputs[:1], outputs[1:],
+                           options.num_outputs, options.temperature)[0])
 
 
-def similar(model, config, inputs, options, rng):
+def similar(model, found, inputs, options, rng):
   """Variations of the input: z = s * its fitted code + (1 - s) * a prior draw.
 
   Magenta.js's `similar()` mixes the input's code with N(0, I) draws the same
   way; here the draws come from --latent_prior, as samples do.
   """
   _, z_input = fitted_codes(model, inputs, options.refine_steps)
-  others = draw_z(options, config, options.num_outputs, rng)
+  others = draw_z(found, options, options.num_outputs, rng)
   z = options.similarity * z_input + (1 - options.similarity) * others
   return model.decode_to_tensors(z.astype(np.float32),
-                                 length=config.hparams.max_seq_len,
+                                 length=model.max_seq_len,
                                  temperature=options.temperature)
 
 
 MODES = {'sample': sample, 'interpolate': interpolate, 'similar': similar}
 NUM_INPUTS = {'sample': 0, 'interpolate': 2, 'similar': 1}  # --input_midi_N read
-
-
-def model_dir(options):
-  """The run dir the model comes from (None for a --checkpoint_file)."""
-  if options.checkpoint_file:
-    return None
-  return options.run_dir or SHIPPED_MODEL
-
-
-def find_model(options):
-  """(config name, hparams, config, checkpoint path) of the model to load."""
-  run_dir = model_dir(options)
-  if run_dir == SHIPPED_MODEL and not options.run_dir:
-    cli.note_line(f'using the shipped model {os.path.relpath(SHIPPED_MODEL)} '
-                  '(trained on Groove); --run_dir=YOUR_RUN for your own')
-  config_name, hparams, config = configs.config_for_run(
-      run_dir, options.config, options.hparams)
-  if run_dir:
-    return config_name, hparams, config, run_dirs.latest_checkpoint(run_dir)
-  path = options.checkpoint_file
-  checkpoint = tf.train.latest_checkpoint(path) if os.path.isdir(path) else path
-  if not checkpoint or not tf.train.checkpoint_exists(checkpoint):
-    raise UserError(f'--checkpoint_file={path}: no checkpoint there')
-  return config_name, hparams, config, checkpoint
-
-
-def load_model(config, checkpoint, batch_size, description, seed=None,
-               optimize_graph=True):
-  """Magenta's TrainedModel (refinement.RefinableModel), its graph seeded with `seed`.
-
-  `optimize_graph=False` skips grappler: for a few runs on a few grooves.
-  UserError if the checkpoint has other shapes.
-  """
-  try:
-    with runtime.seeded_graphs(seed), (contextlib.nullcontext() if optimize_graph
-                                       else runtime.graph_optimizer_off()):
-      return refinement.RefinableModel(config, batch_size=batch_size,
-                                       checkpoint_dir_or_path=checkpoint)
-  except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as e:
-    raise UserError(
-        f'checkpoint {checkpoint} does not fit {description} (was it trained '
-        f'with another config or hparams?): {e.message.splitlines()[0][:200]}'
-    ) from None
 
 
 def four_bar_window(sequence, start_bar, config, name):

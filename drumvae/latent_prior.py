@@ -3,8 +3,8 @@
 A model that lets z carry ~250 bits (free bits 256) does not spread its
 training windows' codes over N(0, I): they gather in clusters with room
 between them, and prior draws that land there are where the decoder never
-learnt to play (on the shipped model, snare rolls through most sixteenths in
-one sample in four, against one Groove window in twelve). `fit` fits a
+learnt to play (snare rolls through most sixteenths, far more often than in
+the data: README, Sampling from the data's codes). `fit` fits a
 mixture of Gaussians to the codes of the training windows (each component's
 covariance widened by the mean posterior variance), as ex-post density
 estimation does for autoencoders (Ghosh et al., "From Variational to

@@ -53,6 +53,15 @@ class RefinableModel(TrainedModel):
     self._learning_rate = learning_rate
     self._refinement = None
 
+  @property
+  def batch_size(self):
+    """Codes the graph decodes at once (Magenta pads and splits to it)."""
+    return self._config.hparams.batch_size
+
+  @property
+  def max_seq_len(self):
+    return self._config.hparams.max_seq_len
+
   def _build_refinement(self):
     hparams = self._config.hparams
     model = self._config.model
@@ -136,7 +145,7 @@ class RefinableModel(TrainedModel):
     steps of the target.
     """
     z = np.asarray(z, np.float32)
-    length = self._config.hparams.max_seq_len
+    length = self.max_seq_len
     greedy = self.decode_to_tensors(z, length=length, temperature=1e-5)
     drawn = self.decode_to_tensors(np.repeat(z, draws, axis=0), length=length,
                                    temperature=NEAREST_TEMPERATURE)
@@ -152,6 +161,26 @@ class RefinableModel(TrainedModel):
         candidates.reshape(len(z), draws + 1, length // segment, segment, -1),
         best[:, None, :, None, None], axis=1)[:, 0]
     return chosen.reshape(len(z), length, -1)
+
+
+  def morphs(self, z_start, z_end, start_outputs, end_outputs, num_steps,
+             temperature):
+    """[pairs, num_steps, 64, depth] decodes from each z_start to its z_end (slerp).
+
+    Each end is decoded nearest its groove (`decode_nearest`), the steps
+    between at `temperature`; `num_steps` >= 2.
+    """
+    pairs = len(z_start)
+    ends = self.decode_nearest(np.concatenate([z_start, z_end]),
+                               np.concatenate([start_outputs, end_outputs]))
+    middle = [groove_metrics.slerp(a, b, t) for a, b in zip(z_start, z_end)
+              for t in np.linspace(0, 1, num_steps)[1:-1]]
+    between = np.zeros((pairs, num_steps - 2, *ends.shape[1:]), ends.dtype)
+    if middle:
+      between = np.stack(self.decode_to_tensors(
+          np.array(middle, np.float32), length=self.max_seq_len,
+          temperature=temperature)).reshape(between.shape)
+    return np.concatenate([ends[:pairs, None], between, ends[pairs:, None]], axis=1)
 
 
 def independent_segment_length(config):

@@ -10,7 +10,7 @@ from drumvae import files
 from drumvae import midi
 
 
-def find_midi_files(paths: list[str]) -> list[str]:
+def expand_midi_paths(paths: list[str]) -> list[str]:
   """The given files, with each directory replaced by its MIDI files, sorted."""
   found = []
   for path in paths:

@@ -1,13 +1,14 @@
 """What train.py records in a run directory, so later commands need no repeated flags.
 
   RUN_DIR/run.json   config name, --hparams string, resolved hparams, data path
-  RUN_DIR/train/     checkpoints and TensorBoard events (Magenta's layout)
+  RUN_DIR/train/     checkpoints and TensorBoard events (Magenta's layout; README: Run dirs)
   RUN_DIR/eval/      evaluation summaries and metrics.json (eval<suffix>/ with --eval_dir_suffix)
   RUN_DIR/.lock      held by the one train.py writing there
 """
 import json
 import os
 import re
+import shutil
 
 from drumvae import files
 from drumvae.cli import UserError
@@ -128,3 +129,26 @@ def make_checkpoint_paths_relative(run_dir):
   if relative != state:
     with files.replaced_atomically([path]) as temp_paths, open(temp_paths[path], 'w') as f:
       f.write(relative)
+
+
+# The temporary names TensorFlow writes a checkpoint under before renaming it
+# whole: FILE.tmp<uuid hex> (the state file), PREFIX_temp/ (the weights).
+PARTIAL_CHECKPOINT = re.compile(r'(\.tmp[0-9a-f]{32}|_temp)$')
+
+
+def remove_partial_checkpoints(run_dir):
+  """Deletes what a save cut short (a full disk, a kill) left in RUN_DIR/train.
+
+  Nothing reads those names, so they would only fill the disk. Call it with
+  the run dir's lock held. Returns the names removed.
+  """
+  directory = train_dir(run_dir)
+  names = sorted(name for name in (os.listdir(directory) if os.path.isdir(directory) else [])
+                 if PARTIAL_CHECKPOINT.search(name))
+  for name in names:
+    path = os.path.join(directory, name)
+    if os.path.isdir(path):
+      shutil.rmtree(path)
+    else:
+      os.remove(path)
+  return names

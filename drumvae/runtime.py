@@ -33,10 +33,11 @@ compatibility patch is applied with a warning, so an upgrade shows up at once.
                                     faster start, faster few-groove runs
     Dataset.unbatch                 scoped to Magenta's data.get_dataset: TF >= 2.15
                                     segfaults on DrumsConverter's empty controls
-    tf_slim.training.train          scoped to Magenta's train(): our hooks,
-                                    summary and checkpoint intervals, a 5 s
-                                    stop grace (a stopped sync cluster), and
-                                    checkpoint state with relative paths
+    tf_slim.training.train          scoped to Magenta's train() (magenta_training_loop):
+                                    our hooks, summary and checkpoint intervals,
+                                    a 5 s stop grace (a stopped sync cluster),
+                                    checkpoint state with relative paths, and
+                                    no graph.pbtxt or .meta files
     SyncReplicasOptimizer.get_chief_queue_runner
                                     scoped likewise: a stopped sync chief's
                                     queue thread ends without a traceback
@@ -423,19 +424,20 @@ def magenta_dataset(config, is_training, cache_dataset=True):
 STOP_GRACE_SECS = 5
 
 
-def magenta_train(train_dir, config, dataset_fn, our_hooks=(),
-                  save_summaries_steps=100, save_checkpoint_secs=60,
-                  session_config=None, **train_kwargs):
-  """Magenta's `music_vae_train.train()`, with our hooks, intervals and stop.
+@contextlib.contextmanager
+def magenta_training_loop(our_hooks=(), save_summaries_steps=100,
+                          save_checkpoint_secs=60, session_config=None):
+  """Within it, Magenta's `music_vae_train.train()` runs with our hooks, intervals and stop.
 
   Magenta builds its own hook list and calls tf_slim's `train` with a fixed
   60 s checkpoint interval, no session config and no way to pass more. That
   call is replaced by tf_slim's own loop (one `MonitoredTrainingSession`)
-  opened with our settings and STOP_GRACE_SECS. `train_kwargs` go to Magenta's
-  `train()` unchanged (num_steps, checkpoints_to_keep, master, task, ...).
+  opened with our settings and STOP_GRACE_SECS, writing checkpoint names, not
+  paths, into train/checkpoint (a run dir stays movable), and no graph.pbtxt
+  and no .meta beside each checkpoint: nothing reads them (TrainedModel
+  rebuilds the graph; TensorBoard finds it in the events file).
   """
   import tf_slim  # pylint: disable=g-import-not-at-top
-  from magenta.models.music_vae import music_vae_train  # pylint: disable=g-import-not-at-top
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   written_for_installed('tf-slim', 'replacing the training loop Magenta calls',
                         speed_only=False)
@@ -443,14 +445,14 @@ def magenta_train(train_dir, config, dataset_fn, our_hooks=(),
   def tf_slim_train_with_our_settings(train_op, logdir, scaffold, hooks, master,
                                       is_chief, **magentas_interval):
     del magentas_interval  # its fixed 60 s checkpoints; ours are used
-    # File names, not paths, in train/checkpoint: a run dir stays movable.
     scaffold.saver._save_relative_paths = True  # pylint: disable=protected-access
     with tf.train.MonitoredTrainingSession(
         master=master, is_chief=is_chief, checkpoint_dir=logdir,
         scaffold=scaffold, hooks=list(hooks) + list(our_hooks),
         save_checkpoint_secs=save_checkpoint_secs,
         save_summaries_steps=save_summaries_steps, config=session_config,
-        stop_grace_period_secs=STOP_GRACE_SECS) as session:
+        stop_grace_period_secs=STOP_GRACE_SECS,
+        save_graph_def=False) as session:
       while not session.should_stop():
         session.run(train_op)
 
@@ -469,5 +471,4 @@ def magenta_train(train_dir, config, dataset_fn, our_hooks=(),
   with _patched(tf_slim.training, 'train', tf_slim_train_with_our_settings), \
        _patched(sync_optimizer, 'get_chief_queue_runner',
                 chief_queue_runner_ending_quietly):
-    music_vae_train.train(train_dir, config=config, dataset_fn=dataset_fn,
-                          **train_kwargs)
+    yield

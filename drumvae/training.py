@@ -10,12 +10,12 @@ import os
 import socket
 from typing import Optional
 
-import configs
 from drumvae import dataset
 from drumvae import distributed
 from drumvae import evaluation
 from drumvae import hooks
 from drumvae import latent_prior
+from drumvae import models
 from drumvae import run_dirs
 from drumvae import runtime
 from drumvae.cli import UserError
@@ -75,14 +75,15 @@ def run(options):
   With TF_CONFIG set, training joins that cluster (a ps process serves until
   stopped). Returns the train dir, or the metrics of a one-shot evaluation.
   """
-  if options.mode == 'train':
-    task = distributed.task_from_environment()
-    if task and task.job == 'ps':
-      return distributed.serve_parameters(task)
-    return train(options, task)
-  if options.eval_continuous:
-    return evaluate_continuously(options)
-  return evaluate(options)
+  with models.damaged_checkpoint_named(options.run_dir):
+    if options.mode == 'train':
+      task = distributed.task_from_environment()
+      if task and task.job == 'ps':
+        return distributed.serve_parameters(task)
+      return train(options, task)
+    if options.eval_continuous:
+      return evaluate_continuously(options)
+    return evaluate(options)
 
 
 def train(options, task=None):
@@ -109,15 +110,13 @@ def train(options, task=None):
       config.hparams.batch_size //= options.num_sync_workers
     dataset_fn = dataset_fn_for(config, options, is_training=True)
     if chief:
-      run_dirs.make_checkpoint_paths_relative(options.run_dir)  # moved or copied
-      run_dirs.write_run(options.run_dir, config_name, hparams, resolved_hparams,
-                         options.examples_path or options.tfds_name)
+      prepare_run_dir(options, config_name, hparams, resolved_hparams)
     train_dir = run_dirs.train_dir(options.run_dir)
     print(f'training {config_name} into {train_dir}', flush=True)
     stop_hook = hooks.StopOnSignalHook()
     progress_hook = hooks.ProgressHook(lambda: config.model.loss,
                                        options.num_steps, options.progress_secs)
-    runtime.magenta_train(
+    magenta_train(
         train_dir, config, dataset_fn, our_hooks=[progress_hook, stop_hook],
         save_summaries_steps=options.save_summaries_steps,
         save_checkpoint_secs=options.save_checkpoint_secs,
@@ -132,6 +131,31 @@ def train(options, task=None):
       print(f'stopped by {stop_hook.stopped_by}; {saved}, rerun to resume',
             flush=True)
   return train_dir
+
+
+def prepare_run_dir(options, config_name, hparams, resolved_hparams):
+  """The chief's first step: the run dir tidied and its settings recorded."""
+  run_dirs.make_checkpoint_paths_relative(options.run_dir)  # moved or copied
+  removed = run_dirs.remove_partial_checkpoints(options.run_dir)
+  if removed:
+    print(f'removed what an earlier checkpoint save cut short left: '
+          f'{", ".join(removed)}', flush=True)
+  run_dirs.write_run(options.run_dir, config_name, hparams, resolved_hparams,
+                     options.examples_path or options.tfds_name)
+
+
+def magenta_train(train_dir, config, dataset_fn, our_hooks=(),
+                  save_summaries_steps=100, save_checkpoint_secs=60,
+                  session_config=None, **train_kwargs):
+  """Magenta's `music_vae_train.train()`, its loop run as runtime.magenta_training_loop says.
+
+  `train_kwargs` go to Magenta's `train()` unchanged (num_steps,
+  checkpoints_to_keep, master, task, ...).
+  """
+  with runtime.magenta_training_loop(our_hooks, save_summaries_steps,
+                                     save_checkpoint_secs, session_config):
+    music_vae_train.train(train_dir, config=config, dataset_fn=dataset_fn,
+                          **train_kwargs)
 
 
 def evaluate(options):
@@ -199,7 +223,7 @@ def load_config(options):
   """(config name, hparams, config) with the data source applied."""
   if not options.examples_path and not options.tfds_name:
     raise UserError('one of --examples_path or --tfds_name is required')
-  config_name, hparams, config = configs.config_for_run(
+  config_name, hparams, config = models.config_for_run(
       options.run_dir, options.config, options.hparams)
   mode = 'train' if options.mode == 'train' else 'eval'
   config = config._replace(**{f'{mode}_examples_path': options.examples_path,

@@ -1,7 +1,13 @@
-"""Shared fixtures: the Groove MIDI Dataset, and MIDI files that fail to convert."""
+"""Shared helpers and fixtures: the repository, a tiny model, the Groove MIDI Dataset,
+MIDI files that fail to convert, the project's own grooves as a TFRecord.
+
+Test modules import the helpers (`from conftest import REPO, ...`).
+"""
 import os
 import pathlib
 import random
+import subprocess
+import sys
 
 import pytest
 
@@ -9,7 +15,18 @@ from drumvae import runtime
 
 runtime.setup()  # as each script's main() does first; tests that need graph mode load TF
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+REPO = pathlib.Path(__file__).resolve().parent.parent
+# A model small enough that building and training its graph takes seconds.
+TINY_HPARAMS = 'batch_size=4,z_size=8,enc_rnn_size=[16],dec_rnn_size=[16,16]'
+# A real drum MIDI file that needs no download: one of the project's own grooves.
+OWN_GROOVE = REPO / 'dataset' / 'grooves' / 'rock_0_96bpm.mid'
+
+
+def run_script(script, *args, timeout=300, **kwargs):
+  """Runs `python script args` from the repository root; the CompletedProcess (text)."""
+  return subprocess.run([sys.executable, str(REPO / script), *map(str, args)],
+                        capture_output=True, text=True, cwd=REPO, timeout=timeout,
+                        **kwargs)
 
 
 @pytest.fixture(scope='session')
@@ -19,7 +36,7 @@ def groove_dir() -> pathlib.Path:
   Without it the tests that need it are skipped, except in CI ($CI set), which
   has it: there a missing data set fails them.
   """
-  path = pathlib.Path(os.environ.get('GROOVE_DIR', REPO_ROOT.parent / 'shared' / 'data' / 'groove'))
+  path = pathlib.Path(os.environ.get('GROOVE_DIR', REPO.parent / 'shared' / 'data' / 'groove'))
   if not (path / 'info.csv').is_file():
     message = (f'Groove MIDI Dataset not found: {path} has no info.csv; '
                'set GROOVE_DIR to the directory holding info.csv and drummer*/')
@@ -29,33 +46,31 @@ def groove_dir() -> pathlib.Path:
   return path
 
 
-@pytest.fixture
-def write_bad_midi_files(groove_dir):
-  """A function writing into a directory one *.mid per way conversion fails.
+def write_bad_midi_files(directory: pathlib.Path, prefix: str = '') -> dict:
+  """Writes into `directory` one *.mid per way conversion fails (needs no Groove).
 
-  It returns {file name: the drumvae.midi.SkipReason expected for it}.
+  Returns {file name: the drumvae.midi.SkipReason expected for it}; a reason's
+  value is what the user is shown.
   """
   from drumvae import midi  # pylint: disable=g-import-not-at-top
-
-  def write(directory: pathlib.Path) -> dict:
-    real_midi = min(groove_dir.glob('drummer1/session1/*.mid')).read_bytes()
-    contents = {
-        'empty.mid': (b'', midi.SkipReason.EMPTY),
-        'random.mid': (random.Random(0).randbytes(3000), midi.SkipReason.NOT_MIDI),
-        'text.mid': (b'These are not the drums you are looking for.\n', midi.SkipReason.NOT_MIDI),
-        'truncated.mid': (real_midi[:len(real_midi) // 2], midi.SkipReason.TRUNCATED),
-        # Well-formed chunks, but the track starts with a data byte, not a status.
-        'corrupt.mid': (real_midi[:14] + b'MTrk\x00\x00\x00\x03\x00\x40\x40',
-                        midi.SkipReason.CORRUPT),
-        'piano.mid': (_one_instrument_midi(is_drum=False), midi.SkipReason.NO_DRUMS),
-    }
-    for name, (data, _) in contents.items():
-      (directory / name).write_bytes(data)
-    (directory / 'directory.mid').mkdir()
-    return {**{name: reason for name, (_, reason) in contents.items()},
-            'directory.mid': midi.SkipReason.NOT_A_FILE}
-
-  return write
+  real_midi = OWN_GROOVE.read_bytes()
+  contents = {
+      'empty.mid': (b'', midi.SkipReason.EMPTY),
+      'random.mid': (random.Random(0).randbytes(3000), midi.SkipReason.NOT_MIDI),
+      'text.mid': (b'These are not the drums you are looking for.\n', midi.SkipReason.NOT_MIDI),
+      'truncated.mid': (real_midi[:len(real_midi) // 2], midi.SkipReason.TRUNCATED),
+      # Well-formed chunks (a header of one track), but the track starts with a
+      # data byte, not a status.
+      'corrupt.mid': (real_midi[:8] + b'\x00\x00\x00\x01' + real_midi[12:14]
+                      + b'MTrk\x00\x00\x00\x03\x00\x40\x40',
+                      midi.SkipReason.CORRUPT),
+      'piano.mid': (_one_instrument_midi(is_drum=False), midi.SkipReason.NO_DRUMS),
+  }
+  for name, (data, _) in contents.items():
+    (directory / f'{prefix}{name}').write_bytes(data)
+  (directory / f'{prefix}directory.mid').mkdir()
+  return {**{f'{prefix}{name}': reason for name, (_, reason) in contents.items()},
+          f'{prefix}directory.mid': midi.SkipReason.NOT_A_FILE}
 
 
 def _one_instrument_midi(is_drum: bool) -> bytes:
@@ -78,6 +93,6 @@ def dataset_tfrecord(tmp_path_factory) -> pathlib.Path:
   """The project's own dataset/grooves as a TFRecord of NoteSequences (no Groove needed)."""
   from drumvae import conversion  # pylint: disable=g-import-not-at-top
   path = tmp_path_factory.mktemp('dataset') / 'grooves.tfrecord'
-  conversion.convert(conversion.Options(str(REPO_ROOT / 'dataset' / 'grooves'), str(path),
+  conversion.convert(conversion.Options(str(REPO / 'dataset' / 'grooves'), str(path),
                                         num_workers=1))
   return path

@@ -8,10 +8,7 @@ TensorFlow starts:
 Both run Magenta's train() on the same examples in file order with one seed.
 """
 import json
-import os
 import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from drumvae import runtime  # pylint: disable=g-bad-import-order
 
@@ -22,7 +19,9 @@ import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top,g-bad-i
 from tensorflow.python.framework import random_seed  # pylint: disable=g-import-not-at-top
 
 import configs  # pylint: disable=g-import-not-at-top
+from drumvae import models  # pylint: disable=g-import-not-at-top
 from drumvae import dataset  # pylint: disable=g-import-not-at-top
+from drumvae import training  # pylint: disable=g-import-not-at-top
 
 HPARAMS = 'batch_size=4,z_size=8,enc_rnn_size=[16],dec_rnn_size=[8,8]'
 SEED = 1234
@@ -63,7 +62,7 @@ class LossRecorder(tf.train.SessionRunHook):
 
 def main(path, examples_path, train_dir, num_steps):
   seeds = RandomOpsSeededByCreationOrder()
-  config = configs.get_config('hierdec-drums_4bar_small', HPARAMS)
+  config = models.get_config('hierdec-drums_4bar_small', HPARAMS)
   config = config._replace(train_examples_path=examples_path, eval_examples_path=examples_path)
   if path == 'fast':
     examples = dataset.convert_examples(examples_path, config.data_converter, 'eval')
@@ -78,7 +77,7 @@ def main(path, examples_path, train_dir, num_steps):
     return batches
 
   recorder = LossRecorder(config)
-  runtime.magenta_train(train_dir, config, dataset_fn, our_hooks=[recorder],
+  training.magenta_train(train_dir, config, dataset_fn, our_hooks=[recorder],
                         num_steps=num_steps)
   print(json.dumps(recorder.losses))
 

@@ -1,16 +1,14 @@
 """make_tfrecord.py --runner=DirectRunner: the same NoteSequences as the local converter, in Beam's shards."""
 import glob
 import os
-import pathlib
 import shutil
 import subprocess
 import sys
 
 import pytest
+from conftest import REPO, TINY_HPARAMS
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
 GROOVES = REPO / 'dataset' / 'grooves'
-TINY = 'batch_size=4,z_size=8,enc_rnn_size=[16],dec_rnn_size=[16,16]'
 
 
 def run(script, *args):
@@ -63,7 +61,7 @@ def test_beam_skips_a_corrupt_file_with_its_reason_and_sums_up(converted_both_wa
 def test_a_glob_of_the_shards_trains(converted_both_ways):
   tmp, _, _ = converted_both_ways
   result = run('train.py', '--config=flat-drums_4bar', f'--run_dir={tmp / "run"}',
-               f'--examples_path={tmp / "beam.tfrecord-*"}', f'--hparams={TINY}',
+               f'--examples_path={tmp / "beam.tfrecord-*"}', f'--hparams={TINY_HPARAMS}',
                '--num_steps=2', '--progress_secs=0')
   assert result.returncode == 0, result.stderr[-3000:]
   assert '486 4-bar examples (all windows) from 54 NoteSequences' in result.stdout

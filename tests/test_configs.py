@@ -2,6 +2,7 @@
 import pytest
 
 import configs
+from drumvae import models
 from magenta.models.music_vae import configs as magenta_configs
 from magenta.models.music_vae import lstm_models
 
@@ -40,7 +41,7 @@ def test_config_sizes_and_shared_settings(name):
 
 
 def test_get_config_copies_and_leaves_registry_alone():
-  config = configs.get_config('hierdec-drums_4bar', 'batch_size=4,z_size=8')
+  config = models.get_config('hierdec-drums_4bar', 'batch_size=4,z_size=8')
   assert (config.hparams.batch_size, config.hparams.z_size) == (4, 8)
   assert magenta_configs.CONFIG_MAP['hierdec-drums_4bar'].hparams.batch_size == 512
   assert magenta_configs.CONFIG_MAP['hierdec-drums_4bar_small'].hparams.z_size == 256

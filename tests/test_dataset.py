@@ -9,20 +9,11 @@ import sys
 import textwrap
 
 import pytest
+from conftest import REPO
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 COMPARE_PIPELINES = textwrap.dedent('''
-    import sys
-    sys.path.insert(0, {repo!r})
-    import numpy as np
-    from drumvae import dataset, runtime
-    runtime.setup()
-    runtime.load_tensorflow()
-    import tensorflow.compat.v1 as tf
-    import configs
-
-    config = configs.get_config('hierdec-drums_4bar_small', 'batch_size=4')
+    config = models.get_config('hierdec-drums_4bar_small', 'batch_size=4')
     config = config._replace(eval_examples_path={examples!r})
 
     def batches(make, count):
@@ -45,15 +36,14 @@ COMPARE_PIPELINES = textwrap.dedent('''
 
 def run_with_tensorflow(body):
   """Runs `body` in a child Python with the runtime set up, configs and dataset imported."""
-  setup = textwrap.dedent(f'''
-      import sys
-      sys.path.insert(0, {REPO!r})
+  setup = textwrap.dedent('''
       import numpy as np
       from drumvae import dataset, runtime
       runtime.setup()
       runtime.load_tensorflow()
       import tensorflow.compat.v1 as tf
       import configs
+      from drumvae import models
   ''')
   return subprocess.run([sys.executable, '-c', setup + textwrap.dedent(body)],
                         capture_output=True, text=True, cwd=REPO)
@@ -74,10 +64,7 @@ def examples_path(groove_dir, tmp_path_factory):
 
 
 def test_our_batches_equal_magentas_with_unbatch_workaround(examples_path):
-  result = subprocess.run(
-      [sys.executable, '-c', COMPARE_PIPELINES.format(
-          repo=REPO, examples=examples_path, count=2)],
-      capture_output=True, text=True, cwd=REPO)
+  result = run_with_tensorflow(COMPARE_PIPELINES.format(examples=examples_path, count=2))
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'equal batches: 2 of shapes [(4, 64, 10), (4, 64, 512), (4, 64, 0), (4,)]' \
       in result.stdout
@@ -112,7 +99,7 @@ def test_fresh_windows_draw_up_to_5_of_each_sequence_anew_each_epoch():
 def test_convert_keeps_every_window_or_the_converters_cap(examples_path):
   """All windows are many more than the converter's 5 per NoteSequence."""
   result = run_with_tensorflow(f'''
-          converter = configs.get_config('hierdec-drums_4bar_small').data_converter
+          converter = models.get_config('hierdec-drums_4bar_small').data_converter
           for windows in dataset.WINDOWS:
             examples = dataset.convert_examples({examples_path!r}, converter,
                                                 'train', windows)
@@ -168,7 +155,7 @@ def test_augmented_batches_are_what_the_converter_would_make(tmp_path):
                   f'--input_dir={os.path.join(REPO, "dataset", "grooves")}',
                   f'--output_file={output}'], check=True, capture_output=True)
   result = run_with_tensorflow(f'''
-          converter = configs.get_config('hierdec-drums_4bar_cpu').data_converter
+          converter = models.get_config('hierdec-drums_4bar_cpu').data_converter
           examples = dataset.convert_examples({str(output)!r}, converter, 'train', 'all')
           for inputs, outputs in zip(examples.inputs, examples.outputs):
             again = dataset.hits_to_tensors(inputs[:, :9], inputs.dtype, outputs.dtype)

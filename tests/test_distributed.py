@@ -5,7 +5,6 @@ it; ports are chosen free at run time. Core tier: the project's dataset/.
 """
 import json
 import os
-import pathlib
 import re
 import signal
 import socket
@@ -14,8 +13,8 @@ import sys
 import time
 
 import pytest
+from conftest import REPO
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
 HPARAMS = 'batch_size=8,z_size=8,enc_rnn_size=[16],dec_rnn_size=[16,16]'
 PROGRESS = re.compile(r'^step (\d+)/')
 

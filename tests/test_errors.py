@@ -25,10 +25,9 @@ import threading
 import time
 
 import pytest
+from conftest import OWN_GROOVE, REPO, TINY_HPARAMS, write_bad_midi_files
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
 CONFIG = 'flat-drums_4bar'  # the cheapest graph to build
-TINY = 'batch_size=4,z_size=8,enc_rnn_size=[16],dec_rnn_size=[16,16]'
 CHECKPOINT_SECS = 3  # train.py --save_checkpoint_secs (Magenta's: 60)
 # A failing script imports TensorFlow and Magenta at most: ~10 s of CPU, but
 # over a minute on a busy machine. Time enough, and no hang goes unnoticed.
@@ -61,26 +60,10 @@ def assert_error(result, script, *fragments):
   return lines[-1]
 
 
-def write_bad_files(directory, groove_dir, prefix=''):
-  """One file per way a *.mid can be bad; returns {name: words its warning holds}."""
-  import pretty_midi  # pylint: disable=g-import-not-at-top
-  real = (groove_dir / GOOD_FILES[0]).read_bytes()
-  contents = {
-      'empty.mid': (b'', 'empty file'),
-      'random.mid': (random.Random(0).randbytes(3000), 'not a MIDI file'),
-      'text.mid': (b'a text file renamed to .mid\n', 'not a MIDI file'),
-      'truncated.mid': (real[:len(real) // 2], 'truncated MIDI file'),
-  }
-  for name, (data, _) in contents.items():
-    (directory / f'{prefix}{name}').write_bytes(data)
-  (directory / f'{prefix}directory.mid').mkdir()
-  piano = pretty_midi.PrettyMIDI()
-  piano.instruments.append(pretty_midi.Instrument(program=0))  # not is_drum
-  piano.instruments[0].notes = [pretty_midi.Note(100, 60, t / 2, t / 2 + 0.4) for t in range(32)]
-  piano.write(str(directory / f'{prefix}piano.mid'))
-  return {**{f'{prefix}{name}': reason for name, (_, reason) in contents.items()},
-          f'{prefix}directory.mid': 'not a regular file',
-          f'{prefix}piano.mid': 'drums must be on MIDI channel 10'}
+def bad_midi_files(directory, prefix=''):
+  """conftest.write_bad_midi_files: {name: the words its warning or error holds}."""
+  return {name: reason.value
+          for name, reason in write_bad_midi_files(directory, prefix).items()}
 
 
 def checkpoint_steps(run_dir):
@@ -169,7 +152,7 @@ def converted(groove_dir, tmp_path_factory):
     rows.append(f'{name},{split}')
   split_csv = tmp_path_factory.mktemp('csv') / 'splits.csv'
   split_csv.write_text('\n'.join(rows) + '\n')
-  bad = write_bad_files(midi_dir, groove_dir, prefix='000_')  # converted first
+  bad = bad_midi_files(midi_dir, prefix='000_')  # converted first
   data = tmp_path_factory.mktemp('data')
   (data / 'groove-train.tfrecord').write_bytes(b'earlier output')
   args = [f'--input_dir={midi_dir}', f'--output_file={data / "groove.tfrecord"}',
@@ -271,7 +254,7 @@ def test_train_fails_fast_on_bad_examples(case, expected, converted, tmp_path):
               'json_records': tfrecord([b'{"notes": [], "tempo": 120}'] * 3)}
   if case in contents:
     path.write_bytes(contents[case])
-  hparams = TINY.replace('batch_size=4', 'batch_size=1000') if 'batch' in case else TINY
+  hparams = TINY_HPARAMS.replace('batch_size=4', 'batch_size=1000') if 'batch' in case else TINY_HPARAMS
   # Before the checks, Magenta's input pipeline waited forever to fill its
   # shuffle buffer on such data: run() times out after FAIL_FAST_SECS.
   result = run('train.py', f'--config={CONFIG}', f'--run_dir={tmp_path / "run"}',
@@ -331,7 +314,7 @@ def killed_run(dataset_tfrecord, tmp_path_factory):
   """A run killed with SIGKILL soon after its first checkpoint past step 0."""
   run_dir = tmp_path_factory.mktemp('run')
   training = Background('train.py', f'--config={CONFIG}', f'--run_dir={run_dir}',
-                        f'--examples_path={dataset_tfrecord}', f'--hparams={TINY}',
+                        f'--examples_path={dataset_tfrecord}', f'--hparams={TINY_HPARAMS}',
                         '--num_steps=100000', '--progress_secs=0',
                         f'--save_checkpoint_secs={CHECKPOINT_SECS}',
                         log_path=tmp_path_factory.mktemp('logs') / 'killed_run.stderr')
@@ -375,7 +358,7 @@ def test_sigkill_keeps_the_last_checkpoint_whole(killed_run):
   saved, run_dir = killed_run['saved'], killed_run['run_dir']
   assert 0 < saved < progress_steps(killed_run['lines'])[-1]
   prefix = run_dir / 'train' / f'model.ckpt-{saved}'
-  for suffix in ('.index', '.data-00000-of-00001', '.meta'):
+  for suffix in ('.index', '.data-00000-of-00001'):
     assert pathlib.Path(f'{prefix}{suffix}').stat().st_size > 0
 
 
@@ -393,7 +376,7 @@ def test_sigterm_saves_a_checkpoint_at_the_last_step(resumed_run):
 
 
 def test_checkpoint_of_other_hparams_is_one_line(resumed_run, tmp_path):
-  other = TINY.replace('z_size=8', 'z_size=16')
+  other = TINY_HPARAMS.replace('z_size=8', 'z_size=16')
   line = assert_error(
       run('generate.py', f'--checkpoint_file={resumed_run["run_dir"] / "train"}',
           f'--config={CONFIG}', f'--hparams={other}', f'--output_dir={tmp_path}'),
@@ -457,11 +440,10 @@ def test_generate_errors_before_loading_tensorflow(case, expected, tmp_path,
 
 
 @pytest.mark.parametrize('name', ['random.mid', 'directory.mid', 'piano.mid'])
-def test_generate_names_a_bad_interpolation_input(name, tmp_path, groove_dir,
-                                                  run_dir_with_checkpoint):
-  reasons = write_bad_files(tmp_path, groove_dir)
+def test_generate_names_a_bad_interpolation_input(name, tmp_path, run_dir_with_checkpoint):
+  reasons = bad_midi_files(tmp_path)
   reasons['directory.mid'] = 'is a directory'
-  good = groove_dir / GOOD_FILES[0]
+  good = OWN_GROOVE
   result = run('generate.py', f'--run_dir={run_dir_with_checkpoint}', '--mode=interpolate',
                f'--input_midi_1={good}', f'--input_midi_2={tmp_path / name}',
                f'--output_dir={tmp_path / "out"}', timeout=60)
@@ -477,11 +459,11 @@ def test_generate_names_a_bad_interpolation_input(name, tmp_path, groove_dir,
     ('missing.mid', '{tmp}/missing.mid: no such file or directory'),
     ('output_under_a_file', '--output_dir={tmp}/file.txt/sub: cannot create it'),
 ])
-def test_render_midi_errors(case, expected, tmp_path, groove_dir):
-  write_bad_files(tmp_path, groove_dir)
+def test_render_midi_errors(case, expected, tmp_path):
+  bad_midi_files(tmp_path)
   (tmp_path / 'file.txt').write_text('a regular file')
   if case == 'output_under_a_file':
-    args = [f'--input_midi={groove_dir / GOOD_FILES[0]}', f'--output_dir={tmp_path}/file.txt/sub']
+    args = [f'--input_midi={OWN_GROOVE}', f'--output_dir={tmp_path}/file.txt/sub']
   else:
     args = [f'--input_midi={tmp_path / case}']
   assert_error(run('render_midi.py', *args, '--plot'), 'render_midi.py',

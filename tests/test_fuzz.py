@@ -40,7 +40,8 @@ def examples(default):
 def check(tmp_path_factory):
   """A function that runs the MIDI path on some bytes and checks the outcome."""
   import configs  # pylint: disable=g-import-not-at-top  (Magenta: slow import)
-  converter = configs.get_config('hierdec-drums_4bar_small').data_converter
+  from drumvae import models  # pylint: disable=g-import-not-at-top
+  converter = models.get_config('hierdec-drums_4bar_small').data_converter
   converter.set_mode('train')  # as train.py converts examples
   directory = tmp_path_factory.mktemp('fuzz')
 

@@ -2,7 +2,6 @@
 import collections
 import csv
 import os
-import pathlib
 import shutil
 import subprocess
 import sys
@@ -15,8 +14,8 @@ from drumvae import cli
 from drumvae import midi
 from drumvae import conversion
 from drumvae import midi_corpus
+from conftest import REPO, write_bad_midi_files
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 GROOVE_SPLIT_SIZES = {'train': 897, 'validation': 124, 'test': 129}
 IN_PROCESS = 1  # num_workers for small inputs, where starting workers costs more than it saves.
 
@@ -28,7 +27,7 @@ def read_records(path):
 
 def run_script(*args):
   return subprocess.run([sys.executable, 'make_tfrecord.py', *map(str, args)],
-                        cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+                        cwd=REPO, capture_output=True, text=True, check=False)
 
 
 @pytest.fixture(name='groove_subset')
@@ -76,7 +75,7 @@ def test_same_records_as_magentas_converter(groove_subset, tmp_path):
 
 
 def test_mixed_directory_converts_good_files_and_names_each_skip(
-    groove_subset, tmp_path, write_bad_midi_files, capsys):
+    groove_subset, tmp_path, capsys):
   subset, rows = groove_subset
   mixed = tmp_path / 'mixed'
   mixed.mkdir()
@@ -121,7 +120,7 @@ def test_groove_info_csv_puts_every_file_in_a_split_897_124_129(groove_dir):
 
 def test_progress_lines_show_files_per_second(tmp_path, monkeypatch, capsys):
   monkeypatch.setattr(conversion, 'PROGRESS_EVERY', 20)
-  conversion.convert_directory(str(REPO_ROOT / 'dataset' / 'grooves'), str(tmp_path / 'd.tfrecord'),
+  conversion.convert_directory(str(REPO / 'dataset' / 'grooves'), str(tmp_path / 'd.tfrecord'),
                                   num_workers=IN_PROCESS)
   progress = [line for line in capsys.readouterr().err.splitlines() if 'files/s' in line]
   assert [line.split(' (')[0] for line in progress] == ['converted 20/54 files', 'converted 40/54 files']
@@ -129,7 +128,7 @@ def test_progress_lines_show_files_per_second(tmp_path, monkeypatch, capsys):
 
 def test_default_drum_set_gives_4_bar_drum_examples(tmp_path):
   from magenta.models.music_vae import data  # pylint: disable=g-import-not-at-top
-  summary = conversion.convert_directory(str(REPO_ROOT / 'dataset' / 'grooves'),
+  summary = conversion.convert_directory(str(REPO / 'dataset' / 'grooves'),
                                             str(tmp_path / 'default.tfrecord'), num_workers=IN_PROCESS)
   converter = data.DrumsConverter(max_bars=100, slice_bars=4, steps_per_quarter=4, roll_input=True)
   sequences = read_records(tmp_path / 'default.tfrecord')
@@ -179,7 +178,7 @@ def test_script_fails_with_one_line_naming_the_problem(
 
 def test_help_is_instant_because_heavy_imports_wait():
   probe = 'import sys, make_tfrecord; print(sorted({"tensorflow", "note_seq"} & set(sys.modules)))'
-  result = subprocess.run([sys.executable, '-c', probe], cwd=REPO_ROOT, capture_output=True,
+  result = subprocess.run([sys.executable, '-c', probe], cwd=REPO, capture_output=True,
                           text=True, check=True)
   assert result.stdout.strip() == '[]'
   help_text = run_script('--help').stdout
@@ -189,13 +188,13 @@ def test_help_is_instant_because_heavy_imports_wait():
 
 def test_one_converter_per_output_and_a_note_when_one_is_replaced(tmp_path):
   """A second converter on the same output is refused while the first holds it."""
-  GROOVES = REPO_ROOT / 'dataset' / 'grooves'  # pylint: disable=invalid-name
+  GROOVES = REPO / 'dataset' / 'grooves'  # pylint: disable=invalid-name
   output = tmp_path / 'out.tfrecord'
   holder = subprocess.Popen(
       [sys.executable, '-c', 'import sys, time\nfrom drumvae import files\n'
        f'with files.outputs_locked([{str(output)!r}], "output_file"):\n'
        '  print("locked", flush=True); time.sleep(60)'],
-      cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+      cwd=REPO, stdout=subprocess.PIPE, text=True)
   try:
     assert holder.stdout.readline().strip() == 'locked'
     refused = run_script(f'--input_dir={GROOVES}', '--num_workers=1', f'--output_file={output}')

@@ -1,6 +1,5 @@
 """drumvae.midi against Magenta's converter, and the default drum set's files."""
 import os
-import pathlib
 import pickle
 import subprocess
 import sys
@@ -9,12 +8,11 @@ import textwrap
 import mido
 import note_seq
 import pretty_midi
-import pytest
 
 from drumvae import midi
+from conftest import REPO, write_bad_midi_files
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
-GROOVES_DIR = REPO_ROOT / 'dataset' / 'grooves'
+GROOVES_DIR = REPO / 'dataset' / 'grooves'
 GM_KIT_PITCHES = {36, 37, 38, 42, 45, 46, 48, 49, 50, 51}
 GROOVE_FILES = [  # Different drummers, styles and tempos.
     'drummer1/eval_session/1_funk-groove1_138_beat_4-4.mid',
@@ -27,7 +25,7 @@ GROOVE_FILES = [  # Different drummers, styles and tempos.
 
 def test_make_grooves_rewrites_the_committed_files_byte_for_byte(tmp_path):
   subprocess.run([sys.executable, 'dataset/make_grooves.py', f'--output_dir={tmp_path}'],
-                 cwd=REPO_ROOT, check=True, capture_output=True)
+                 cwd=REPO, check=True, capture_output=True)
   committed = sorted(p.name for p in GROOVES_DIR.glob('*.mid'))
   assert committed and sorted(p.name for p in tmp_path.iterdir()) == committed
   for name in committed:
@@ -86,7 +84,7 @@ def test_fields_name_the_file_relative_to_the_root(groove_dir):
   assert sequence.id != midi.convert_midi_file(str(groove_dir), GROOVE_FILES[2]).sequence.id
 
 
-def test_each_bad_file_is_skipped_with_its_reason(tmp_path, write_bad_midi_files):
+def test_each_bad_file_is_skipped_with_its_reason(tmp_path):
   expected_reasons = write_bad_midi_files(tmp_path)
   # Every reason but UNREADABLE, which a test run as root (as in CI) cannot provoke.
   assert set(expected_reasons.values()) == set(midi.SkipReason) - {midi.SkipReason.UNREADABLE}

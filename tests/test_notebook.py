@@ -8,7 +8,6 @@ import base64
 import io
 import json
 import os
-import pathlib
 import re
 import sys
 import wave
@@ -18,8 +17,8 @@ import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
+from conftest import REPO
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO / '4bar_drums.ipynb'
 # Saved outputs embed PNGs and WAVs; beyond this the repository bloats.
 MAX_NOTEBOOK_BYTES = 3_000_000

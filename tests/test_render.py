@@ -10,8 +10,8 @@ import pytest
 
 from drumvae import audio
 from drumvae import drum_grid
+from conftest import REPO
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RENDER_MIDI = os.path.join(REPO, 'render_midi.py')
 SECONDS_PER_STEP = 0.125  # A 16th note at 120 qpm, the tempo of every sequence built here.
 KICK, SNARE, CLOSED_HAT, RIDE = 36, 38, 42, 59
@@ -63,7 +63,7 @@ def run_render_midi(*args, python_prelude=None):
   if python_prelude is None:
     command = [sys.executable, RENDER_MIDI, *args]
   else:
-    script = (f'{python_prelude}\nimport runpy, sys\nsys.path.insert(0, {REPO!r})\n'
+    script = (f'{python_prelude}\nimport runpy, sys\n'
               f'sys.argv = [{RENDER_MIDI!r}, *{list(args)!r}]\n'
               f'runpy.run_path({RENDER_MIDI!r}, run_name="__main__")')
     command = [sys.executable, '-c', script]

@@ -13,8 +13,8 @@ import time
 import pytest
 
 from drumvae import run_dirs
+from conftest import REPO, TINY_HPARAMS
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
 SHIPPED = REPO / 'models' / 'groove_4bar_cpu'
 
 
@@ -120,7 +120,7 @@ def test_a_copied_run_dir_reads_and_resumes_its_own_checkpoints(tmp_path, datase
   given as one; a copy (or a moved run dir) must not read the original's."""
   original, copy = tmp_path / 'original', tmp_path / 'copy'
   tiny = ['--config=hierdec-drums_4bar_cpu', '--progress_secs=0',
-          '--hparams=batch_size=4,z_size=8,enc_rnn_size=[16],dec_rnn_size=[16,16]']
+          f'--hparams={TINY_HPARAMS}']
   result = run('train.py', f'--run_dir={original}', f'--examples_path={dataset_tfrecord}',
                '--num_steps=2', *tiny)
   assert result.returncode == 0, result.stderr[-3000:]
@@ -143,3 +143,66 @@ def test_a_copied_run_dir_reads_and_resumes_its_own_checkpoints(tmp_path, datase
   shutil.rmtree(original)
   moved = pathlib.Path(shutil.move(copy, tmp_path / 'moved'))
   assert run_dirs.latest_checkpoint(moved) == str(moved / 'train' / 'model.ckpt-3')
+
+
+@pytest.fixture(scope='module', name='tiny_run')
+def fixture_tiny_run(tmp_path_factory, dataset_tfrecord):
+  """A tiny model trained 2 steps on the project's own grooves."""
+  run_dir = tmp_path_factory.mktemp('tiny') / 'run'
+  result = run('train.py', '--config=flat-drums_4bar', f'--hparams={TINY_HPARAMS}',
+               f'--run_dir={run_dir}', f'--examples_path={dataset_tfrecord}',
+               '--num_steps=2', '--progress_secs=0')
+  assert result.returncode == 0, result.stderr[-3000:]
+  return run_dir
+
+
+@pytest.fixture(name='tiny_copy')
+def fixture_tiny_copy(tiny_run, tmp_path):
+  return pathlib.Path(shutil.copytree(tiny_run, tmp_path / 'run'))
+
+
+def test_a_run_dir_holds_no_graph_files_nothing_reads(tiny_run):
+  """Magenta's loop would write graph.pbtxt and a .meta beside each checkpoint."""
+  names = sorted(p.name for p in (tiny_run / 'train').iterdir())
+  assert 'model.ckpt-2.index' in names and 'checkpoint' in names, names
+  assert not [name for name in names if name == 'graph.pbtxt' or name.endswith('.meta')], names
+
+
+def test_a_resumed_run_removes_what_a_cut_short_save_left(tiny_copy, dataset_tfrecord):
+  train = tiny_copy / 'train'
+  leftovers = [train / 'checkpoint.tmp0123456789abcdef0123456789abcdef',
+               train / 'model.ckpt-3_temp']
+  leftovers[0].write_text('model_checkpoint_path: "model.ckpt-3"\n')
+  leftovers[1].mkdir()
+  (leftovers[1] / 'part-00000-of-00001.data-00000-of-00001').write_bytes(bytes(4096))
+  result = run('train.py', f'--run_dir={tiny_copy}', f'--examples_path={dataset_tfrecord}',
+               '--num_steps=3', '--progress_secs=0')
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert ('removed what an earlier checkpoint save cut short left: '
+          'checkpoint.tmp0123456789abcdef0123456789abcdef, model.ckpt-3_temp') in result.stdout
+  assert not any(path.exists() for path in leftovers)
+  assert run_dirs.latest_checkpoint(tiny_copy) == str(train / 'model.ckpt-3')
+
+
+@pytest.mark.parametrize('script, damage', [
+    ('generate.py', 'truncated'), ('export_model.py', 'truncated'),
+    ('train.py', 'corrupted'), ('train.py --mode=eval', 'truncated')])
+def test_a_damaged_checkpoint_is_named_as_damaged(tiny_copy, tmp_path, dataset_tfrecord,
+                                                  script, damage):
+  data = tiny_copy / 'train' / 'model.ckpt-2.data-00000-of-00001'
+  weights = bytearray(data.read_bytes())
+  if damage == 'truncated':
+    weights = weights[:len(weights) // 2]
+  else:
+    weights[1000:1100] = bytes(100)
+  data.write_bytes(weights)
+  script, *mode = script.split()
+  args = {'generate.py': [f'--output_dir={tmp_path / "out"}'],
+          'export_model.py': [f'--output_dir={tmp_path / "out"}'],
+          'train.py': [f'--examples_path={dataset_tfrecord}', '--num_steps=3']}[script]
+  result = run(script, *mode, f'--run_dir={tiny_copy}', *args)
+  assert result.returncode == 1 and 'Traceback' not in result.stderr, result.stderr[-3000:]
+  reason = 'Read less bytes than requested' if damage == 'truncated' else 'Checksum does not match'
+  assert last_line(result).startswith(
+      f'{script}: error: checkpoint {tiny_copy}/train/model.ckpt-2 is damaged ({reason}')
+  assert not list((tmp_path / 'out').glob('*'))  # generate.py made it, empty; export none

@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from drumvae import runtime
+from conftest import REPO
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_python(code, **env):
@@ -116,8 +116,9 @@ def test_fast_lstms_switch_on_and_off(enabled):
 def _conductor_keep_probs(is_training):
   """Input keep probabilities of a tiny hierarchical decoder's conductor cells."""
   import configs  # pylint: disable=g-import-not-at-top
+  from drumvae import models  # pylint: disable=g-import-not-at-top
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
-  config = configs.get_config('hierdec-drums_4bar_cpu', 'dec_rnn_size=[8,8]')
+  config = models.get_config('hierdec-drums_4bar_cpu', 'dec_rnn_size=[8,8]')
   with tf.Graph().as_default():
     decoder = config.model.decoder
     decoder.build(config.hparams, config.data_converter.output_depth, is_training)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from drumvae import drum_grid
+from conftest import REPO
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL = os.path.join('models', 'groove_4bar_cpu')
 KICK, SNARE, CLOSED_HAT = 36, 38, 42
 KICK_ROW, SNARE_ROW, CLOSED_HAT_ROW = 0, 1, 2  # drum_grid's rows
@@ -179,12 +179,13 @@ def test_long_sampling_reports_its_progress(capsys):
   from drumvae import runtime  # pylint: disable=g-import-not-at-top
   runtime.load_tensorflow()
   import configs  # pylint: disable=g-import-not-at-top
+  from drumvae import models  # pylint: disable=g-import-not-at-top
   from drumvae import generation, run_dirs  # pylint: disable=g-import-not-at-top
-  _, _, config = configs.config_for_run(os.path.join(REPO, MODEL))
-  model = generation.load_model(config, run_dirs.latest_checkpoint(os.path.join(REPO, MODEL)),
+  _, _, config = models.config_for_run(os.path.join(REPO, MODEL))
+  model = models.load_model(config, run_dirs.latest_checkpoint(os.path.join(REPO, MODEL)),
                                 2, MODEL)
   z = np.random.default_rng(0).standard_normal((80, 128)).astype(np.float32)
-  decoded = generation.decode_with_progress(model, config, z, 0.5, progress_secs=0)
+  decoded = generation.decode_with_progress(model, z, 0.5, progress_secs=0)
   assert len(decoded) == 80
   lines = capsys.readouterr().err.strip().splitlines()
   assert [line.split(' grooves')[0].split()[-1] for line in lines] == ['32/80', '64/80']

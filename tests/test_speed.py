@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from drumvae import runtime
+from conftest import REPO
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRST_LOSSES = os.path.join(REPO, 'tests', 'first_losses.py')
 
 
@@ -77,9 +77,10 @@ def encoder_outputs_and_gradients(tf, fast, inputs, lengths, weights):
   """Magenta's bidirectional encoder (2 layers) and its gradients, with set weights."""
   from magenta.models.music_vae import lstm_models  # pylint: disable=g-import-not-at-top
   import configs  # pylint: disable=g-import-not-at-top
+  from drumvae import models  # pylint: disable=g-import-not-at-top
 
   def build(x):
-    hparams = configs.get_config('hierdec-drums_4bar_small',
+    hparams = models.get_config('hierdec-drums_4bar_small',
                                  'enc_rnn_size=[24,16]').hparams
     encoder = lstm_models.BidirectionalLstmEncoder()
     encoder.build(hparams, is_training=True)
@@ -171,7 +172,8 @@ def tiny_cpu_model(tf, inputs):
   (encoder mean as z, teacher forcing, no dropout) over `inputs`, returning the
   per-window loss and a scalar that reaches every variable."""
   import configs  # pylint: disable=g-import-not-at-top
-  config = configs.get_config('hierdec-drums_4bar_cpu',
+  from drumvae import models  # pylint: disable=g-import-not-at-top
+  config = models.get_config('hierdec-drums_4bar_cpu',
                               'batch_size=4,enc_rnn_size=[32],dec_rnn_size=[24],z_size=16,'
                               'dropout_keep_prob=1.0')
 

@@ -15,9 +15,8 @@ import pretty_midi
 import pytest
 
 from note_seq import drums_encoder_decoder
+from conftest import REPO, TINY_HPARAMS
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = 'batch_size=4,z_size=8,enc_rnn_size=[16],dec_rnn_size=[16,16]'
 # The pitch DrumsConverter writes for each of its 9 drum classes.
 DRUM_CLASS_PITCHES = {
     pitches[0] for pitches in drums_encoder_decoder.DEFAULT_DRUM_TYPE_PITCHES}
@@ -68,7 +67,7 @@ def trained_runs(examples_path, tmp_path_factory):
     run_dir = str(tmp_path_factory.mktemp(config))
     result = run_script('train.py', f'--config={config}', f'--run_dir={run_dir}',
                         f'--examples_path={examples_path}', '--num_steps=2',
-                        f'--hparams={TINY}', '--progress_secs=0',
+                        f'--hparams={TINY_HPARAMS}', '--progress_secs=0',
                         f'--precision={TRAIN_PRECISION[config]}', *AUGMENT[config])
     assert result.returncode == 0, result.stderr[-3000:]
     runs[config] = run_dir, result.stdout
@@ -85,7 +84,7 @@ def test_train_writes_checkpoint_and_records_settings(trained_runs, config):
   with open(os.path.join(run_dir, 'run.json')) as f:
     recorded = json.load(f)
   assert recorded['config'] == config
-  assert recorded['hparams'] == TINY
+  assert recorded['hparams'] == TINY_HPARAMS
   assert recorded['resolved_hparams']['batch_size'] == 4
 
 
@@ -290,12 +289,13 @@ def test_refinement_fits_a_tiny_models_codes_to_its_training_windows(trained_run
   from drumvae import runtime  # pylint: disable=g-import-not-at-top
   runtime.load_tensorflow()
   import configs  # pylint: disable=g-import-not-at-top
-  from drumvae import dataset, evaluation, generation, groove_metrics, run_dirs  # pylint: disable=g-import-not-at-top,g-multiple-import
+  from drumvae import models  # pylint: disable=g-import-not-at-top
+  from drumvae import dataset, evaluation, groove_metrics, run_dirs  # pylint: disable=g-import-not-at-top,g-multiple-import
   for config_name in CONFIGS:  # a flat decoder and a hierarchical one
     run_dir, _ = trained_runs[config_name]
-    _, _, config = configs.config_for_run(run_dir)
+    _, _, config = models.config_for_run(run_dir)
     windows = dataset.convert_examples(examples_path, config.data_converter, 'eval').head(6)
-    model = generation.load_model(config, run_dirs.latest_checkpoint(run_dir), 4, run_dir)
+    model = models.load_model(config, run_dirs.latest_checkpoint(run_dir), 4, run_dir)
     mu = evaluation.encode(model, windows)
     z = model.refine(windows.outputs, windows.lengths, mu, 50)
     before = model.reconstruction_loss(windows.outputs, windows.lengths, mu)
