@@ -46,6 +46,22 @@ def groove_dir() -> pathlib.Path:
   return path
 
 
+def run_generate(*args):
+  """generate.py with `args`; asserts it succeeded without a traceback."""
+  result = subprocess.run([sys.executable, str(REPO / 'generate.py'), *args],
+                          capture_output=True, text=True, cwd=REPO)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'Traceback' not in result.stderr
+  return result
+
+
+def hits(path):
+  """[9, 64] bool drum grid of a MIDI file's first 4 bars."""
+  import note_seq  # pylint: disable=g-import-not-at-top
+  from drumvae import drum_grid  # pylint: disable=g-import-not-at-top
+  return drum_grid.drum_grid(note_seq.midi_file_to_note_sequence(path)).velocities > 0
+
+
 def write_bad_midi_files(directory: pathlib.Path, prefix: str = '') -> dict:
   """Writes into `directory` one *.mid per way conversion fails (needs no Groove).
 
