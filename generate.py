@@ -54,12 +54,9 @@ flags.DEFINE_integer(
     'Number of grooves to sample, or of interpolation steps including both '
     'ends.', lower_bound=1)
 flags.DEFINE_float(
-    'temperature', None,
+    'temperature', 0.5,
     'Sampling temperature: lower is safer and more repetitive, higher is '
-    'wilder. Default: 1.0 for --mode=sample (fewer snare walls and nearer '
-    'the data than Magenta\'s 0.5: README, Sampling temperature), 0.5 for '
-    'the steps between an interpolation\'s ends and for variations.',
-    lower_bound=1e-6)
+    'wilder.', lower_bound=1e-6)
 flags.DEFINE_string(
     'output_dir', 'samples',
     'Directory to write the MIDI files to (created if missing).')

@@ -34,7 +34,7 @@ class Options:
   hparams: str = ''
   mode: str = 'sample'  # or 'interpolate', 'similar'
   num_outputs: int = 5
-  temperature: Optional[float] = None  # None: DEFAULT_TEMPERATURES[mode]
+  temperature: float = 0.5
   output_dir: str = 'samples'
   input_midi_1: Optional[str] = None
   input_midi_2: Optional[str] = None
@@ -52,15 +52,8 @@ class Options:
   latent_prior: str = 'auto'
 
 
-# Chosen on Groove's validation windows (README: Sampling temperature).
-DEFAULT_TEMPERATURES = {'sample': 1.0, 'interpolate': 0.5, 'similar': 0.5}
-
-
 def generate(options):
   """Samples, interpolates or varies grooves, writes the files; returns their paths in order."""
-  if options.temperature is None:
-    options = dataclasses.replace(options,
-                                  temperature=DEFAULT_TEMPERATURES[options.mode])
   found = models.find_model(options.run_dir, options.checkpoint_file,
                             options.config, options.hparams, options.mode)
   config = found.config
