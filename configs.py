@@ -18,6 +18,12 @@ modified). Edit or add a config here; the scripts import this file.
                             encoder (one bidirectional 256 layer per level, over
                             16 beats of 4 sixteenths) and a 2x128 decoder: the
                             structure Magenta.js loads (MusicVAE with numSegments)
+  groovae-drums_4bar_humanize      GrooVAE (Magenta's groovae_2bar_humanize over 4
+                            bars): the encoder sees the quantized hits, the
+                            decoder gives back the drummer's hit, velocity and
+                            timing offset per sixteenth and drum; encoder
+                            [512] (bidirectional), flat decoder 2x256, z 256
+  groovae-drums_4bar_humanize_cpu  the same, sized for a CPU (TRAINING.md)
 """
 
 from drumvae.midi import BARS, STEPS_PER_BAR, STEPS_PER_QUARTER
@@ -113,5 +119,36 @@ DRUM_CONFIGS['hier-drums_4bar_cpu'].hparams.override_from_dict({
     name: DRUM_CONFIGS['hierdec-drums_4bar_cpu'].hparams.get(name) for name in (
         'batch_size', 'z_size', 'free_bits', 'dropout_keep_prob', 'decay_rate',
         'sampling_schedule', 'sampling_rate')})
-models.register(DRUM_CONFIGS, ALIASES)
+
+
+def _humanize_config(enc_rnn_size, dec_rnn_size, **hparams):
+  """GrooVAE as Magenta's groovae_2bar_humanize configures it, over 4 bars."""
+  return magenta_configs.Config(
+      model=MusicVAE(lstm_models.BidirectionalLstmEncoder(),
+                     lstm_models.GrooveLstmDecoder()),
+      hparams=merge_hparams(
+          lstm_models.get_default_hparams(),
+          contrib_training.HParams(**{
+              'batch_size': 512, 'max_seq_len': BARS * STEPS_PER_BAR,
+              'z_size': 256, 'enc_rnn_size': enc_rnn_size,
+              'dec_rnn_size': dec_rnn_size, 'max_beta': 0.2, 'free_bits': 48,
+              'dropout_keep_prob': 0.3, **hparams})),
+      note_sequence_augmenter=None,
+      data_converter=data.GrooveConverter(
+          split_bars=BARS, steps_per_quarter=STEPS_PER_QUARTER,
+          quarters_per_bar=STEPS_PER_BAR // STEPS_PER_QUARTER,
+          max_tensors_per_notesequence=20, humanize=True,
+          hop_size=STEPS_PER_BAR,  # a window at every bar, as the drum configs slice
+          pitch_classes=data.ROLAND_DRUM_PITCH_CLASSES,
+          inference_pitch_classes=data.REDUCED_DRUM_PITCH_CLASSES),
+      train_examples_path=None,
+      eval_examples_path=None)
+
+
+HUMANIZE_CONFIGS = {
+    'groovae-drums_4bar_humanize': _humanize_config([512], [256, 256]),
+    'groovae-drums_4bar_humanize_cpu': _humanize_config(
+        [256], [128, 128], z_size=128),
+}
+models.register({**DRUM_CONFIGS, **HUMANIZE_CONFIGS}, ALIASES)
 

@@ -1,10 +1,12 @@
-"""Sample new 4-bar drum grooves, interpolate between two, or vary one, from a trained MusicVAE.
+"""Sample new 4-bar drum grooves, interpolate between two, vary one, or humanize one, from a trained MusicVAE.
 
   python generate.py --run_dir=runs/small --mode=sample --num_outputs=5
   python generate.py --run_dir=runs/small --mode=interpolate --num_outputs=5 \
       --input_midi_1=a.mid --input_midi_2=b.mid
   python generate.py --run_dir=runs/small --mode=similar --num_outputs=4 \
       --input_midi_1=a.mid --similarity=0.7
+  python generate.py --mode=humanize --input_midi_1=a.mid
+  python generate.py --mode=sample --humanize
 
 With --run_dir the config and hparams recorded by train.py are used. MIDI files
 go to --output_dir (default samples/), named like Magenta's music_vae_generate
@@ -44,10 +46,12 @@ flags.DEFINE_string(
     'RUN_DIR records.',
     **cli.SHARED_WITH_MAGENTA)
 flags.DEFINE_enum(
-    'mode', 'sample', ['sample', 'interpolate', 'similar'],
+    'mode', 'sample', ['sample', 'interpolate', 'similar', 'humanize'],
     'sample: new grooves from random latent vectors; interpolate: a morph '
     'from --input_midi_1 to --input_midi_2; similar (added): variations of '
-    '--input_midi_1.',
+    '--input_midi_1; humanize (added): --input_midi_1 as a drummer plays it, '
+    'its hits kept, with velocities and timing from a GrooVAE humanizer '
+    '(one file; --num_outputs is not used).',
     **cli.SHARED_WITH_MAGENTA)
 flags.DEFINE_integer(
     'num_outputs', 5,
@@ -105,6 +109,14 @@ flags.DEFINE_string(
     'soundfont', None,
     '(added) SoundFont (.sf2) for --render_wav; default: the General MIDI set '
     'with a drum kit that ships inside pretty_midi.')
+flags.DEFINE_bool(
+    'humanize', False,
+    '(added) Pass the grooves of sample, interpolate and similar through a '
+    'humanizer: velocities and timing as a drummer plays them.')
+flags.DEFINE_string(
+    'humanizer_run_dir', None,
+    '(added) Run directory of the humanize model for --humanize; default: '
+    'the humanizer shipped in models/.')
 flags.DEFINE_enum('precision', 'auto', runtime.PRECISIONS, runtime.PRECISION_HELP)
 flags.DEFINE_enum('latent_prior', 'auto', latent_prior.CHOICES,
                   '(added) Where sampled grooves draw z from: ' + latent_prior.HELP)
@@ -120,8 +132,8 @@ flags.register_multi_flags_validator(
     message='--mode=interpolate needs --input_midi_1 and --input_midi_2')
 flags.register_multi_flags_validator(
     ['mode', 'input_midi_1'],
-    lambda f: f['mode'] != 'similar' or f['input_midi_1'],
-    message='--mode=similar needs --input_midi_1')
+    lambda f: f['mode'] not in ('similar', 'humanize') or f['input_midi_1'],
+    message='--mode=similar and --mode=humanize need --input_midi_1')
 
 
 def main(argv):

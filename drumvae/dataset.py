@@ -15,6 +15,7 @@ import os
 import numpy as np
 from google.protobuf import message
 
+from drumvae import midi
 from drumvae.cli import UserError
 from drumvae.groove_metrics import NUM_DRUMS
 
@@ -28,6 +29,7 @@ class Examples:
   lengths: np.ndarray  # [n] int32
   num_sequences: int  # NoteSequences read
   sequence_ids: np.ndarray  # [n] int: which NoteSequence each came from
+  qpm: np.ndarray  # [n] float: the tempo of that NoteSequence
 
   def __len__(self):
     return len(self.lengths)
@@ -40,7 +42,8 @@ class Examples:
     """The examples at `indices`, in that order."""
     return Examples(self.inputs[indices], self.outputs[indices],
                     self.controls[indices], self.lengths[indices],
-                    self.num_sequences, self.sequence_ids[indices])
+                    self.num_sequences, self.sequence_ids[indices],
+                    self.qpm[indices])
 
 
 def examples_files(examples_path):
@@ -89,7 +92,7 @@ def convert_examples(examples_path, data_converter, mode, windows='capped'):
   if windows != 'capped':
     data_converter = copy.copy(data_converter)  # the caller's keeps its cap
     data_converter.max_tensors_per_notesequence = None
-  inputs, outputs, controls, lengths, sequence_ids = [], [], [], [], []
+  inputs, outputs, controls, lengths, sequence_ids, qpm = [], [], [], [], [], []
   num_sequences = 0
   for sequence in read_note_sequences(examples_path):
     tensors = data_converter.to_tensors(sequence)
@@ -98,6 +101,8 @@ def convert_examples(examples_path, data_converter, mode, windows='capped'):
     controls.extend(tensors.controls)
     lengths.extend(tensors.lengths)
     sequence_ids.extend([num_sequences] * len(tensors.lengths))
+    qpm.extend([sequence.tempos[0].qpm if sequence.tempos
+                else midi.DEFAULT_QPM] * len(tensors.lengths))
     num_sequences += 1
   return Examples(
       inputs=_stack(inputs, data_converter.input_depth,
@@ -108,7 +113,8 @@ def convert_examples(examples_path, data_converter, mode, windows='capped'):
                       data_converter.control_dtype),
       lengths=np.array(lengths, np.int32),
       num_sequences=num_sequences,
-      sequence_ids=np.array(sequence_ids, np.int64))
+      sequence_ids=np.array(sequence_ids, np.int64),
+      qpm=np.array(qpm, np.float64))
 
 
 def fresh_window_indices(sequence_ids, rng):

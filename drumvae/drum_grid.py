@@ -4,7 +4,9 @@ Rows are the drum classes (kick at the bottom, cymbals on top, as on a drum
 machine); every General MIDI drum pitch lands in its class by note_seq's
 DEFAULT_DRUM_TYPE_PITCHES, and non-drum notes are left out. Columns are
 16th-note steps at the sequence's tempo, with bar and beat lines. The darker
-a cell, the louder its loudest hit.
+a cell, the louder its loudest hit; a hit played ahead of or behind its
+sixteenth (a drummer's, or a humanizer's) is drawn that far left or right of
+the step's faint line.
 
 A picture shows the first DEFAULT_BARS bars, the length MusicVAE's drum models
 work in, so grids of different grooves line up column for column; a longer
@@ -15,6 +17,8 @@ from typing import NamedTuple
 import warnings
 
 import matplotlib
+import matplotlib.collections
+import matplotlib.patches
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 import numpy as np
@@ -30,7 +34,8 @@ STEPS_PER_QUARTER = midi.STEPS_PER_QUARTER
 DEFAULT_BARS = midi.BARS
 # Shading starts below velocity 0 so that even the softest ghost note shows.
 _LIGHTEST_VELOCITY = -40
-_X_LABEL = '16th-note steps (darker = louder)'
+_X_LABEL = '16th-note steps (darker = louder; left of its line = early)'
+_CELL_WIDTH = 0.8  # of a step: the gap between cells lets a shifted hit show
 
 
 def _pitch_to_class() -> dict[int, int]:
@@ -42,8 +47,10 @@ def _pitch_to_class() -> dict[int, int]:
 
 class DrumGrid(NamedTuple):
   """velocities[drum_class, step]: the loudest hit of that class starting on
-  that 16th-note step, 0 where there is none."""
+  that 16th-note step, 0 where there is none; offsets[drum_class, step]: how
+  far from the step it starts, in steps (negative = early)."""
   velocities: np.ndarray
+  offsets: np.ndarray
   steps_per_bar: int
   steps_per_beat: int
   total_bars: int  # Of the whole sequence, not only of the part shown.
@@ -62,24 +69,38 @@ def drum_grid(sequence, bars: int = DEFAULT_BARS) -> DrumGrid:
   signature = quantized.time_signatures[0]
   steps_per_bar = round(STEPS_PER_QUARTER * signature.numerator * 4 / signature.denominator)
   velocities = np.zeros((len(DRUM_CLASS_NAMES), bars * steps_per_bar))
+  offsets = np.zeros_like(velocities)
+  qpm = quantized.tempos[0].qpm if quantized.tempos else midi.DEFAULT_QPM
+  step_seconds = 60.0 / qpm / STEPS_PER_QUARTER
   pitch_to_class = _pitch_to_class()
   for note in quantized.notes:
     drum_class = pitch_to_class.get(note.pitch)
     step = note.quantized_start_step
-    if note.is_drum and drum_class is not None and step < velocities.shape[1]:
-      velocities[drum_class, step] = max(velocities[drum_class, step], note.velocity)
-  return DrumGrid(velocities, steps_per_bar,
+    if (note.is_drum and drum_class is not None and step < velocities.shape[1]
+        and note.velocity > velocities[drum_class, step]):
+      velocities[drum_class, step] = note.velocity
+      offsets[drum_class, step] = note.start_time / step_seconds - step
+  return DrumGrid(velocities, offsets, steps_per_bar,
                   _steps_per_beat(signature.numerator, signature.denominator),
                   total_bars=math.ceil(quantized.total_quantized_steps / steps_per_bar))
 
 
 def _draw(ax, grid: DrumGrid, title: str) -> None:
   """Draws one grid on `ax`: shaded hits, row labels, bar and beat lines, title."""
-  cmap = matplotlib.colormaps['Greys'].with_extremes(bad='white')
-  ax.imshow(np.ma.masked_equal(grid.velocities, 0), cmap=cmap, vmin=_LIGHTEST_VELOCITY,
-            vmax=127, origin='lower', aspect='auto', interpolation='nearest')
+  cmap = matplotlib.colormaps['Greys']
+  norm = matplotlib.colors.Normalize(vmin=_LIGHTEST_VELOCITY, vmax=127)
+  rows, steps_hit = np.nonzero(grid.velocities)
+  ax.add_collection(matplotlib.collections.PatchCollection(
+      [matplotlib.patches.Rectangle(
+          (step + grid.offsets[row, step] - _CELL_WIDTH / 2, row - 0.45),
+          _CELL_WIDTH, 0.9) for row, step in zip(rows, steps_hit)],
+      facecolors=cmap(norm(grid.velocities[rows, steps_hit])), edgecolors='none'))
   steps = grid.velocities.shape[1]
+  ax.set_xlim(-0.5, steps - 0.5)
+  ax.set_ylim(-0.5, len(DRUM_CLASS_NAMES) - 0.5)
   bars_shown = steps // grid.steps_per_bar
+  for step in range(steps):
+    ax.axvline(step, color='0.93', linewidth=0.5, zorder=0)
   for step in range(0, steps + 1, grid.steps_per_beat):
     on_bar = step % grid.steps_per_bar == 0
     ax.axvline(step - 0.5, color='black' if on_bar else '0.6', linewidth=1.5 if on_bar else 0.6)

@@ -15,6 +15,7 @@ from drumvae import dataset
 from drumvae import drum_grid
 from drumvae import files
 from drumvae import groove_metrics
+from drumvae import humanization
 from drumvae import latent_prior
 from drumvae import models
 from drumvae import refinement
@@ -203,6 +204,46 @@ def evaluate_checkpoint(checkpoint, config, examples, eval_dir, master='',
   if train_examples is not None and len(train_examples) >= num_samples:
     metrics['data'] = data_figures(train_examples, reference_hits, num_samples,
                                    rng)
+  return metrics
+
+
+def evaluate_humanizer(checkpoint, config, examples, eval_dir, master='',
+                       train_examples=None):
+  """metrics.json's figures for a humanize model on `examples` (drummers' windows).
+
+  Its performances (as generate.py makes them: the input's hits kept) are
+  measured against the drummers' by `humanization.measures`, beside what
+  the toolkit writes without it and, with `train_examples`, the average
+  drummer of that split; `hits_kept` and `hits_added` are the model's own,
+  before the input's hits overrule them.
+  """
+  step, summaries = teacher_forced_metrics(
+      checkpoint, eval_dir, config,
+      lambda rows, size: dataset.make_dataset(rows, size, is_training=False),
+      examples, master)
+  model = models.load_model(config, checkpoint, config.hparams.batch_size,
+                            f'the config recorded beside {checkpoint}')
+  hits = humanization.split(examples.inputs)[0]
+  own = np.stack(model.decode_to_tensors(
+      encode(model, examples), length=config.hparams.max_seq_len,
+      temperature=humanization.HIT_TEMPERATURE))
+  measure = lambda played: humanization.measures(played, examples.outputs,
+                                                 examples.qpm)
+  humanizer = measure(humanization.keep_hits(own, hits))
+  humanizer.update({name: value for name, value in measure(own).items()
+                    if name.startswith('hits_')})
+  metrics = {
+      'checkpoint': checkpoint, 'global_step': step,
+      'num_examples': len(examples),
+      'loss': summaries['loss'],
+      'reconstruction_loss': summaries['losses/r_loss'],
+      'kl_divergence_bits': summaries['losses/kl_bits'],
+      'humanizer': humanizer,
+      'on_the_grid': measure(humanization.on_the_grid(hits)),
+  }
+  if train_examples is not None:
+    drummer = humanization.AverageDrummer.fit(train_examples.outputs)
+    metrics['average_drummer'] = measure(drummer.play(hits))
   return metrics
 
 

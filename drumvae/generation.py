@@ -1,4 +1,4 @@
-"""generate.py's job: sample, interpolate or vary 4-bar grooves, and write them as MIDI (WAV, PNG).
+"""generate.py's job: sample, interpolate, vary or humanize 4-bar grooves, and write them as MIDI (WAV, PNG).
 
 `generate(Options(...))` does what `generate.py` does with the same flags and
 returns the paths it wrote; the notebook and the tests call it directly. Call
@@ -13,6 +13,7 @@ from drumvae import audio
 from drumvae import cli
 from drumvae import drum_grid
 from drumvae import files
+from drumvae import humanization
 from drumvae import latent_prior
 from drumvae import midi
 from drumvae import models
@@ -32,7 +33,7 @@ class Options:
   checkpoint_file: Optional[str] = None
   config: Optional[str] = None
   hparams: str = ''
-  mode: str = 'sample'  # or 'interpolate', 'similar'
+  mode: str = 'sample'  # or 'interpolate', 'similar', 'humanize'
   num_outputs: int = 5
   temperature: float = 0.5
   output_dir: str = 'samples'
@@ -50,13 +51,18 @@ class Options:
   soundfont: Optional[str] = None
   precision: str = 'auto'
   latent_prior: str = 'auto'
+  humanize: bool = False  # pass the grooves of the other modes through a humanizer
+  humanizer_run_dir: Optional[str] = None  # None: models.shipped_model('humanize')
 
 
 def generate(options):
-  """Samples, interpolates or varies grooves, writes the files; returns their paths in order."""
+  """Samples, interpolates, varies or humanizes grooves, writes the files; returns their paths in order."""
   found = models.find_model(options.run_dir, options.checkpoint_file,
                             options.config, options.hparams, options.mode)
   config = found.config
+  check_model_fits_mode(found, options.mode)
+  humanized = options.humanize and options.mode != 'humanize'
+  humanizer = find_humanizer(options.humanizer_run_dir) if humanized else None
   files.check_writable_dir(options.output_dir, 'output_dir')
   inputs = [four_bar_window(midi.read_drum_file(path, flag), start_bar, config,
                             f'--{flag}={path}')
@@ -70,15 +76,25 @@ def generate(options):
                             min(options.max_batch_size, options.num_outputs),
                             found.description, seed=options.seed,
                             optimize_graph=False)
-  rng = np.random.default_rng(options.seed)
-  tensors = MODES[options.mode](model, found, inputs, options, rng)
   qpm = options.qpm or (inputs[0].tempos[0].qpm if inputs
                         else note_seq.DEFAULT_QUARTERS_PER_MINUTE)
-  sequences = [midi.at_tempo(sequence, qpm) for sequence
-               in config.data_converter.from_tensors(tensors)]
+  if options.mode == 'humanize':
+    sequences = humanization.perform(model, inputs)
+  else:
+    rng = np.random.default_rng(options.seed)
+    tensors = MODES[options.mode](model, found, inputs, options, rng)
+    sequences = config.data_converter.from_tensors(tensors)
+  sequences = [midi.at_tempo(sequence, qpm) for sequence in sequences]
+  if humanizer:
+    sequences = humanization.perform(
+        models.load_model(humanizer.config, humanizer.checkpoint,
+                          min(options.max_batch_size, len(sequences)),
+                          humanizer.description, optimize_graph=False),
+        sequences)
   stem = os.path.join(
       options.output_dir,
-      f'{found.config_name}_{options.mode}_{time.strftime("%Y-%m-%d_%H%M%S")}')
+      f'{found.config_name}_{options.mode}{"_humanized" * humanized}_'
+      f'{time.strftime("%Y-%m-%d_%H%M%S")}')
   written = write_midi_files(sequences, stem)
   if render_wav or options.plot:
     written += render.render_midi_files(list(written), wav=render_wav,
@@ -92,7 +108,31 @@ def generate(options):
     written.append(files.write_output(
         f'{stem}-variations.png',
         lambda tmp: drum_grid.plot_variations(inputs[0], sequences, tmp)))
+  if options.plot and options.mode == 'humanize':
+    written.append(files.write_output(
+        f'{stem}-before-after.png',
+        lambda tmp: drum_grid.plot_stack([inputs[0], sequences[0]],
+                                         ['input', 'humanized'], tmp)))
   return written
+
+
+def check_model_fits_mode(found, mode):
+  """UserError if a humanizer is asked to make grooves, or a groove model to humanize."""
+  humanizer = models.is_humanizer(found.config)
+  if humanizer != (mode == 'humanize'):
+    what = ('a humanizer (GrooVAE)' if humanizer
+            else 'a groove model, not a humanizer')
+    needs = ('a groovae-* humanize model' if mode == 'humanize'
+             else 'a groove model; a humanizer runs after one with --humanize')
+    raise UserError(f'{found.run_dir or found.checkpoint} holds {what} '
+                    f'(--config={found.config_name}); --mode={mode} needs {needs}')
+
+
+def find_humanizer(run_dir):
+  """The humanize model of --humanizer_run_dir (None: the shipped one)."""
+  found = models.find_model(run_dir, mode='humanize')
+  check_model_fits_mode(found, 'humanize')
+  return found
 
 
 def sample(model, found, inputs, options, rng):
@@ -166,7 +206,7 @@ def similar(model, found, inputs, options, rng):
 
 
 MODES = {'sample': sample, 'interpolate': interpolate, 'similar': similar}
-NUM_INPUTS = {'sample': 0, 'interpolate': 2, 'similar': 1}  # --input_midi_N read
+NUM_INPUTS = {'sample': 0, 'interpolate': 2, 'similar': 1, 'humanize': 1}  # --input_midi_N read
 
 
 def four_bar_window(sequence, start_bar, config, name):
@@ -177,6 +217,10 @@ def four_bar_window(sequence, start_bar, config, name):
   A sequence shorter than 4 bars is a loop: it is repeated to fill them.
   """
   quantized = midi.quantize(sequence, name)
+  signature = quantized.time_signatures[0] if quantized.time_signatures else None
+  if signature and (signature.numerator, signature.denominator) != (4, 4):
+    raise UserError(f'{name}: in {signature.numerator}/{signature.denominator}; '
+                    'the models play 4-bar grooves in 4/4')
   total_bars = -(-quantized.total_quantized_steps // midi.STEPS_PER_BAR)
   num_steps = midi.BARS * midi.STEPS_PER_BAR
   loop_steps = num_steps  # no repetition
@@ -202,8 +246,11 @@ def four_bar_window(sequence, start_bar, config, name):
           program=note.program, is_drum=note.is_drum,
           start_time=repeat_step * seconds_per_step,
           end_time=(repeat_step + 1) * seconds_per_step)
-  config.data_converter.set_mode('infer')
-  if len(config.data_converter.to_tensors(window).outputs) != 1:
+  converter = config.data_converter
+  converter.set_mode('infer')
+  if not (humanization.window_hits(window, converter.pitch_class_map).any()
+          if models.is_humanizer(config)
+          else len(converter.to_tensors(window).outputs) == 1):
     raise UserError(
         f'{name}: bars {start_bar}-{start_bar + midi.BARS - 1} (of '
         f'{total_bars}) hold no 4/4 drum groove (drums must be on channel 10); '

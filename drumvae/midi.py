@@ -34,6 +34,7 @@ MIDI_SUFFIXES = ('.mid', '.midi')
 BARS = 4
 STEPS_PER_QUARTER = 4
 STEPS_PER_BAR = 4 * STEPS_PER_QUARTER
+DEFAULT_QPM = 120.0  # note_seq's tempo for a NoteSequence without one
 
 
 class SkipReason(enum.Enum):
@@ -194,7 +195,7 @@ def _note_seq_midi_io():
 
 def at_tempo(sequence: music_pb2.NoteSequence, qpm: float) -> music_pb2.NoteSequence:
   """A copy of one-tempo `sequence` played at `qpm`: every time scaled, same beats."""
-  old_qpm = sequence.tempos[0].qpm if sequence.tempos else 120.0
+  old_qpm = sequence.tempos[0].qpm if sequence.tempos else DEFAULT_QPM
   scale = old_qpm / qpm
   result = type(sequence)()
   result.CopyFrom(sequence)

@@ -26,12 +26,13 @@ from drumvae.cli import UserError
 
 import tensorflow.compat.v1 as tf
 from magenta.models.music_vae import configs as magenta_configs
+from magenta.models.music_vae import data
 
 MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                           'models')
 # The shipped model each generate.py mode uses without --run_dir (README: Models).
 SHIPPED_MODELS = {'sample': 'groove_4bar_cpu', 'interpolate': 'groove_4bar_cpu',
-                  'similar': 'groove_4bar_cpu'}
+                  'similar': 'groove_4bar_cpu', 'humanize': 'groove_4bar_humanize'}
 
 _configs = {}  # name -> Config, as configs.py registered them
 _aliases = {}  # alias -> name
@@ -142,6 +143,11 @@ def _parse_hparams(config, hparams):
     if value is not None and not all(math.isfinite(v) and ok(v) for v in items):
       raise UserError(f'--hparams={hparams!r}: {name}={value} must be {allowed}'
                       f'{" (each size)" if isinstance(value, list) else ""}')
+
+
+def is_humanizer(config):
+  """Whether `config` is a GrooVAE humanize model (drumvae.humanization), not a groove model."""
+  return isinstance(config.data_converter, data.GrooveConverter)
 
 
 def shipped_model(mode):

@@ -54,6 +54,10 @@ class RefinableModel(TrainedModel):
     self._refinement = None
 
   @property
+  def config(self):
+    return self._config
+
+  @property
   def batch_size(self):
     """Codes the graph decodes at once (Magenta pads and splits to it)."""
     return self._config.hparams.batch_size

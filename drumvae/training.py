@@ -165,7 +165,8 @@ def evaluate(options):
   batches): Magenta's teacher-forced figures, the sampled reconstruction
   accuracy, and the musical measures of samples and interpolations against
   those windows, beside the same measures for random windows of the training
-  data recorded in run.json.
+  data recorded in run.json. A humanize model gets its own measures instead
+  (evaluation.evaluate_humanizer), beside the average drummer of that data.
   """
   if options.tfds_name:
     raise UserError(
@@ -186,18 +187,23 @@ def evaluate(options):
   if train_path and dataset.examples_files(train_path):
     train_examples = dataset.convert_examples(
         train_path, config.data_converter, 'eval', 'all')
-  prior, which_prior = latent_prior.choose(
-      options.run_dir, config.hparams.z_size, options.latent_prior)
-  print(f'evaluating {checkpoint} on {len(examples)} 4-bar windows of '
-        f'{options.examples_path}; samples: {which_prior}', flush=True)
   eval_dir = run_dirs.eval_dir(options.run_dir, options.eval_dir_suffix)
   metrics = {'config': config_name, 'hparams': hparams,
-             'examples_path': options.examples_path,
-             **evaluation.evaluate_checkpoint(
-                 checkpoint, config, examples, eval_dir, options.master,
-                 train_examples, options.eval_samples,
-                 options.eval_temperature, options.eval_interpolations,
-                 options.seed, prior)}
+             'examples_path': options.examples_path}
+  if models.is_humanizer(config):
+    print(f'evaluating {checkpoint} on {len(examples)} 4-bar windows of '
+          f'{options.examples_path}', flush=True)
+    metrics.update(evaluation.evaluate_humanizer(
+        checkpoint, config, examples, eval_dir, options.master, train_examples))
+  else:
+    prior, which_prior = latent_prior.choose(
+        options.run_dir, config.hparams.z_size, options.latent_prior)
+    print(f'evaluating {checkpoint} on {len(examples)} 4-bar windows of '
+          f'{options.examples_path}; samples: {which_prior}', flush=True)
+    metrics.update(evaluation.evaluate_checkpoint(
+        checkpoint, config, examples, eval_dir, options.master,
+        train_examples, options.eval_samples, options.eval_temperature,
+        options.eval_interpolations, options.seed, prior))
   if 'data' in metrics:
     metrics['data']['examples_path'] = train_path
   path = evaluation.write_metrics(eval_dir, metrics)
@@ -248,6 +254,10 @@ def dataset_fn_for(config, options, is_training):
     dataset.check_enough_examples(examples, config.hparams.batch_size,
                                   options.examples_path)
     augment = tuple(options.augment) if is_training else ()
+    if augment and models.is_humanizer(config):
+      raise UserError('--augment varies the hits of a groove model\'s windows; '
+                      'a humanizer learns from the drummers\' own: train it '
+                      'without --augment')
     print(f'{len(examples)} 4-bar examples ({windows} windows'
           f'{", augmented: " + "+".join(augment) if augment else ""}) from '
           f'{examples.num_sequences} NoteSequences', flush=True)
