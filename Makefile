@@ -1,5 +1,6 @@
-# make demo      -- set up, then sample, interpolate and vary 4-bar grooves from
-#                   the model shipped in models/ (MIDI, WAV and PNG into samples/)
+# make demo      -- set up, then sample, interpolate, vary and humanize 4-bar grooves
+#                   with the models shipped in models/, every groove played with a
+#                   drummer's velocities and timing (MIDI, WAV and PNG into samples/)
 # make train     -- set up, then train your own small model on dataset/grooves
 #                   briefly and sample from it (shows the whole flow)
 # make notebook  -- set up, then open 4bar_drums.ipynb in Jupyter Notebook with
@@ -11,6 +12,8 @@
 PY := .venv/bin/python
 INTERPOLATE_FROM := dataset/grooves/rock_0_96bpm.mid
 INTERPOLATE_TO   := dataset/grooves/funk_0_92bpm.mid
+# A groove to humanize: only where its hits fall counts (put on the grid, played anew).
+HUMANIZE         := dataset/grooves/rock_0_96bpm.mid
 # The CPU config trained briefly, so `make train` finishes in minutes; the
 # shipped model trained 13,738 steps of it on Groove (see TRAINING.md).
 TRAIN_STEPS := 300
@@ -20,11 +23,13 @@ setup:
 	bash setup.sh
 
 demo: setup
-	$(PY) generate.py --mode=sample --num_outputs=5 --output_dir=samples --render_wav --plot
+	$(PY) generate.py --mode=sample --num_outputs=5 --output_dir=samples --render_wav --plot --humanize
 	$(PY) generate.py --mode=interpolate --num_outputs=5 --output_dir=samples --render_wav --plot \
-	  --input_midi_1=$(INTERPOLATE_FROM) --input_midi_2=$(INTERPOLATE_TO)
+	  --humanize --input_midi_1=$(INTERPOLATE_FROM) --input_midi_2=$(INTERPOLATE_TO)
 	$(PY) generate.py --mode=similar --num_outputs=3 --similarity=0.7 --output_dir=samples \
-	  --render_wav --plot --input_midi_1=$(INTERPOLATE_FROM)
+	  --render_wav --plot --humanize --input_midi_1=$(INTERPOLATE_FROM)
+	$(PY) generate.py --mode=humanize --output_dir=samples --render_wav --plot \
+	  --input_midi_1=$(HUMANIZE)
 	@echo "Train your own: make train (a quick run on dataset/grooves), or see README: Train"
 
 train: setup

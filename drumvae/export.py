@@ -54,9 +54,11 @@ def export_run(run_dir, output_dir, examples_path=None):
 
   The prior is fitted to `examples_path` (default: the training data recorded
   in run.json); without either, the export has none and samples use N(0, I).
+  A humanizer gets none: it only encodes the grooves it is given.
   Returns the checkpoint prefix written.
   """
   checkpoint = run_dirs.latest_checkpoint(run_dir)
+  humanizer = models.is_humanizer(models.config_for_run(run_dir)[2])
   if os.path.exists(output_dir):
     raise UserError(f'--output_dir={output_dir} exists; choose a new one')
   examples_path = examples_path or (run_dirs.read_run(run_dir) or {}).get(
@@ -79,11 +81,11 @@ def export_run(run_dir, output_dir, examples_path=None):
                                        os.path.basename(checkpoint)),
                  write_meta_graph=False)
   shutil.copy(os.path.join(run_dir, run_dirs.RUN_FILE), staging)
-  if examples_path:
+  if examples_path and not humanizer:
     prior = fit_latent_prior(staging, os.path.join(
         run_dirs.train_dir(staging), os.path.basename(checkpoint)), examples_path)
     latent_prior.save(staging, prior)
-  else:
+  elif not humanizer:
     cli.warning_line(f'{run_dir} records no training data and no '
                      '--examples_path was given: exported without a latent '
                      'prior, so samples draw z from N(0, I)')

@@ -181,3 +181,13 @@ def test_a_groove_model_is_refused_for_humanize_and_a_humanizer_for_sample(human
   result = run_script('generate.py', '--mode=sample', f'--run_dir={humanizer}',
                       f'--output_dir={tmp_path}')
   assert result.returncode == 1 and '--humanize' in result.stderr.splitlines()[-1]
+
+
+def test_an_exported_humanizer_has_no_latent_prior_and_humanizes(humanizer, tmp_path):
+  exported = tmp_path / 'export'
+  result = run_script('export_model.py', f'--run_dir={humanizer}', f'--output_dir={exported}')
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert not (exported / 'latent_prior.npz').exists() and 'prior' not in result.stderr
+  result = run_generate('--mode=humanize', f'--run_dir={exported}',
+                        f'--input_midi_1={OWN_GROOVE}', f'--output_dir={tmp_path / "out"}')
+  assert len(result.stdout.split()) == 1

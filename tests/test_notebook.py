@@ -21,7 +21,7 @@ from conftest import REPO
 
 NOTEBOOK = REPO / '4bar_drums.ipynb'
 # Saved outputs embed PNGs and WAVs; beyond this the repository bloats.
-MAX_NOTEBOOK_BYTES = 4_000_000  # with the variations player (40 s of audio): 3.8 MB
+MAX_NOTEBOOK_BYTES = 4_500_000  # with the variations player (40 s of audio): 3.8 MB; humanize: +0.5
 AUDIO_SRC = re.compile(r'src="data:audio/wav;base64,([A-Za-z0-9+/=\s]+)"')
 
 
@@ -127,8 +127,8 @@ def test_drum_grids_shown_inline(executed):
   counts = settings(notebook)
   images = pngs(notebook)
   # One grid per sample, one per interpolation end, one stacked interpolation,
-  # one stack of a groove and its variations.
-  assert len(images) == counts['NUM_SAMPLES'] + 2 + 1 + 1
+  # one stack of a groove and its variations, one before and after humanizing.
+  assert len(images) == counts['NUM_SAMPLES'] + 2 + 1 + 1 + 1
   assert all(image.startswith(b'\x89PNG\r\n\x1a\n') for image in images)
 
 
@@ -136,13 +136,14 @@ def test_audio_players_shown_inline(executed):
   notebook, _, _ = executed
   counts = settings(notebook)
   players = wavs(notebook)
-  # Each sample, then the morph, then the variations.
-  assert len(players) == counts['NUM_SAMPLES'] + 1 + 1
-  # A 4-bar sample at 120 qpm is 8 s; the morph and the variations play at
+  # Each sample, then the morph, the variations, and A before and after humanizing.
+  assert len(players) == counts['NUM_SAMPLES'] + 1 + 1 + 1
+  # A 4-bar sample at 120 qpm is 8 s; the morph, the variations and A play at
   # the first input's tempo (slower here), every groove for 4 bars.
-  assert all(wav_seconds(data) >= 8 for data in players[:-2])
-  assert wav_seconds(players[-2]) >= 8 * counts['NUM_INTERPOLATION_STEPS']
-  assert wav_seconds(players[-1]) >= 8 * counts['NUM_VARIATIONS']
+  assert all(wav_seconds(data) >= 8 for data in players[:-3])
+  assert wav_seconds(players[-3]) >= 8 * counts['NUM_INTERPOLATION_STEPS']
+  assert wav_seconds(players[-2]) >= 8 * counts['NUM_VARIATIONS']
+  assert wav_seconds(players[-1]) >= 8 * 2
 
 
 def test_outputs_only_under_the_given_directory(executed):
