@@ -162,6 +162,23 @@ def data_figures(examples, reference_hits, num_grooves, rng):
       reference_hits)
 
 
+def _load_and_measure_losses(checkpoint, config, examples, eval_dir, master):
+  """(the model, metrics.json's first figures, Magenta's eval summaries) of a checkpoint."""
+  step, summaries = teacher_forced_metrics(
+      checkpoint, eval_dir, config,
+      lambda rows, size: dataset.make_dataset(rows, size, is_training=False),
+      examples, master)
+  model = models.load_model(config, checkpoint, config.hparams.batch_size,
+                            f'the config recorded beside {checkpoint}')
+  return model, {
+      'checkpoint': checkpoint, 'global_step': step,
+      'num_examples': len(examples),
+      'loss': summaries['loss'],
+      'reconstruction_loss': summaries['losses/r_loss'],
+      'kl_divergence_bits': summaries['losses/kl_bits'],
+  }, summaries
+
+
 def evaluate_checkpoint(checkpoint, config, examples, eval_dir, master='',
                         train_examples=None, num_samples=100, temperature=0.5,
                         num_interpolations=10, seed=None, prior=None):
@@ -171,22 +188,13 @@ def evaluate_checkpoint(checkpoint, config, examples, eval_dir, master='',
   random training windows measured like the samples. Samples draw z from
   `prior` (a latent_prior.FittedPrior; None: N(0, I)).
   """
-  step, summaries = teacher_forced_metrics(
-      checkpoint, eval_dir, config,
-      lambda rows, size: dataset.make_dataset(rows, size, is_training=False),
-      examples, master)
-  model = models.load_model(config, checkpoint, config.hparams.batch_size,
-                                 f'the config recorded beside {checkpoint}')
+  model, metrics, summaries = _load_and_measure_losses(
+      checkpoint, config, examples, eval_dir, master)
   accuracy, drum_errors = sampled_reconstruction(model, config, examples)
   rng = np.random.default_rng(seed)
   reference_hits = groove_metrics.hits(groove_metrics.patterns(
       examples.outputs))
-  metrics = {
-      'checkpoint': checkpoint, 'global_step': step,
-      'num_examples': len(examples),
-      'loss': summaries['loss'],
-      'reconstruction_loss': summaries['losses/r_loss'],
-      'kl_divergence_bits': summaries['losses/kl_bits'],
+  metrics.update({
       'reconstruction_accuracy_teacher_forced': summaries['metrics/accuracy'],
       'reconstruction_accuracy_sampled': accuracy,
       'reconstruction_drum_errors_sampled': drum_errors,
@@ -194,7 +202,7 @@ def evaluate_checkpoint(checkpoint, config, examples, eval_dir, master='',
       'samples': {'temperature': temperature, **sample_figures(
           model, config, reference_hits, num_samples, temperature, rng,
           prior, train_examples)},
-  }
+  })
   if num_interpolations and 2 * num_interpolations <= len(examples):
     metrics['interpolations'] = {
         'temperature': temperature, 'num_steps': INTERPOLATION_STEPS,
@@ -214,33 +222,21 @@ def evaluate_humanizer(checkpoint, config, examples, eval_dir, master='',
   Its performances (as generate.py makes them: the input's hits kept) are
   measured against the drummers' by `humanization.measures`, beside what
   the toolkit writes without it and, with `train_examples`, the average
-  drummer of that split; `hits_kept` and `hits_added` are the model's own,
-  before the input's hits overrule them.
+  drummer of that split; `hits_kept` and `hits_added` are the hits the
+  decoder itself would play at each step, given the input's before it.
   """
-  step, summaries = teacher_forced_metrics(
-      checkpoint, eval_dir, config,
-      lambda rows, size: dataset.make_dataset(rows, size, is_training=False),
-      examples, master)
-  model = models.load_model(config, checkpoint, config.hparams.batch_size,
-                            f'the config recorded beside {checkpoint}')
+  model, metrics, _ = _load_and_measure_losses(checkpoint, config, examples,
+                                               eval_dir, master)
   hits = humanization.split(examples.inputs)[0]
-  own = np.stack(model.decode_to_tensors(
-      encode(model, examples), length=config.hparams.max_seq_len,
-      temperature=humanization.HIT_TEMPERATURE))
+  played, logits = humanization.humanize(model, hits)
   measure = lambda played: humanization.measures(played, examples.outputs,
                                                  examples.qpm)
-  humanizer = measure(humanization.keep_hits(own, hits))
+  humanizer = measure(played)
+  own = humanization.join(humanization.model_hits(logits), *humanization.split(played)[1:])
   humanizer.update({name: value for name, value in measure(own).items()
                     if name.startswith('hits_')})
-  metrics = {
-      'checkpoint': checkpoint, 'global_step': step,
-      'num_examples': len(examples),
-      'loss': summaries['loss'],
-      'reconstruction_loss': summaries['losses/r_loss'],
-      'kl_divergence_bits': summaries['losses/kl_bits'],
-      'humanizer': humanizer,
-      'on_the_grid': measure(humanization.on_the_grid(hits)),
-  }
+  metrics.update(humanizer=humanizer,
+                 on_the_grid=measure(humanization.on_the_grid(hits)))
   if train_examples is not None:
     drummer = humanization.AverageDrummer.fit(train_examples.outputs)
     metrics['average_drummer'] = measure(drummer.play(hits))

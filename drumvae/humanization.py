@@ -23,8 +23,9 @@ NUM_DRUMS = 9
 # The velocity every hit of a sampled groove gets without a humanizer
 # (note_seq's drum decoding writes the hits of DrumsConverter at 80).
 GRID_VELOCITY = 80
-# Hits are decoded as the decoder's most likely choice at each step.
-HIT_TEMPERATURE = 1e-5
+# Decodes of a groove whose velocities and offsets feed the next (`humanize`).
+FORCED_PASSES = 2
+MIN_HIT_PROBABILITY = 0.1  # `played_given`; both chosen on validation (README: Humanize)
 
 
 def split(windows):
@@ -41,22 +42,28 @@ def join(hits, velocities, offsets):
       np.float32)
 
 
-def keep_hits(played, hits):
-  """`played` windows with `hits` (the input's) instead of the model's own.
+def played_given(logits, hits):
+  """[..., 64, 27] performances of `hits` from the decoder's outputs (logits) at each step.
 
-  The velocity and offset the model gave a hit it dropped are kept too, but a
-  dropped hit's velocity was trained toward 0 (silence), so it is raised to at
-  least the quietest velocity the model gave a hit it kept in that window.
+  The decoder is trained to give velocity x hit and offset x hit (0 where
+  there is no hit) by mean squared error, so where it gives a hit probability
+  p it outputs p x the velocity it would play: divided by p, that is its
+  velocity (and offset) for the hit the input has there. p is taken as at
+  least MIN_HIT_PROBABILITY, so a hit the model doubts is not blown up.
   """
-  _, velocities, offsets = split(played)
-  model_hits, _, _ = split(played)
-  velocities = velocities.copy()
-  for window, (kept, wanted) in enumerate(zip(model_hits, hits)):
-    both = kept & wanted
-    floor = velocities[window][both].min() if both.any() else GRID_VELOCITY / 127
-    dropped = wanted & ~kept
-    velocities[window][dropped] = np.maximum(velocities[window][dropped], floor)
+  p = np.maximum(_sigmoid(logits[..., :NUM_DRUMS]), MIN_HIT_PROBABILITY)
+  velocities = np.clip(_sigmoid(logits[..., NUM_DRUMS:2 * NUM_DRUMS]) / p, 0, 1)
+  offsets = np.clip(np.tanh(logits[..., 2 * NUM_DRUMS:]) / p, -1, 1)
   return join(hits, velocities, offsets)
+
+
+def model_hits(logits):
+  """[..., 64, 9] the hits the decoder itself would play (probability above 0.5)."""
+  return logits[..., :NUM_DRUMS] > 0
+
+
+def _sigmoid(x):
+  return 1 / (1 + np.exp(-x))
 
 
 def window_hits(window, pitch_class_map):
@@ -74,18 +81,22 @@ def window_hits(window, pitch_class_map):
   return hits
 
 
-def humanize(model, hits):
-  """[n, 64, 27] performances of `hits` [n, 64, 9] by a humanize model.
+def humanize(model, hits, passes=FORCED_PASSES):
+  """(performances [n, 64, 27], the decoder's last logits) of `hits` [n, 64, 9].
 
-  Each window is encoded to its posterior mean and decoded greedily; the
-  input's hits overrule the model's own (`keep_hits`).
+  Each window is encoded to its posterior mean. The decoder, left to itself,
+  would play its own hits and condition on them; here it is fed the input's
+  hits as its previous steps, as in training, so every hit is the input's.
+  Its velocities and offsets, fed back the same way, are refined over
+  `passes` parallel decodes (`played_given`).
   """
   hits = np.asarray(hits, bool)
-  inputs = join(hits, np.zeros(hits.shape), np.zeros(hits.shape))
-  _, mu, _ = model.encode_tensors(list(inputs), [len(inputs[0])] * len(inputs))
-  played = model.decode_to_tensors(mu, length=model.max_seq_len,
-                                   temperature=HIT_TEMPERATURE)
-  return keep_hits(np.stack(played), hits)
+  played = join(hits, np.zeros(hits.shape), np.zeros(hits.shape))
+  _, mu, _ = model.encode_tensors(list(played), [hits.shape[1]] * len(hits))
+  for _ in range(passes):
+    logits = model.decode_teacher_forced(played, mu)
+    played = played_given(logits, hits)
+  return played, logits
 
 
 def perform(model, windows):
@@ -97,7 +108,7 @@ def perform(model, windows):
   converter = model.config.data_converter
   converter.set_mode('infer')
   pitch_class_map = converter.pitch_class_map
-  played = humanize(model, [window_hits(w, pitch_class_map) for w in windows])
+  played, _ = humanize(model, [window_hits(w, pitch_class_map) for w in windows])
   return [_played_like(window, performance, pitch_class_map)
           for window, performance in zip(windows, played)]
 

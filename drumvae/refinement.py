@@ -37,6 +37,7 @@ class _RefinementOps(NamedTuple):
   start: tf.Tensor  # and the codes to start from
   z: tf.Variable  # the codes being fitted
   loss: tf.Tensor  # [batch] teacher-forced loss of each groove given its z
+  rnn_output: tf.Tensor  # [batch, steps, depth] the decoder's outputs (logits) meanwhile
   step: tf.Operation  # one Adam step on z
   reset: tf.Operation  # z := start, Adam's moments zeroed
 
@@ -81,12 +82,13 @@ class RefinableModel(TrainedModel):
       previous = tf.pad(target[:, :-1], [(0, 0), (1, 0), (0, 0)])
       with runtime.teacher_forced(model.decoder), tf.variable_scope(
           tf.get_variable_scope(), reuse=True):  # the trained weights, no new ones
-        loss, _, _ = model.decoder.reconstruction_loss(previous, target,
-                                                       length, z)
+        loss, _, decoded = model.decoder.reconstruction_loss(previous, target,
+                                                             length, z)
       optimizer = tf.train.AdamOptimizer(self._learning_rate)
       step = optimizer.minimize(tf.reduce_sum(loss), var_list=[z])
       reset = tf.variables_initializer([z] + optimizer.variables())
-    self._refinement = _RefinementOps(target, length, start, z, loss, step, reset)
+    self._refinement = _RefinementOps(target, length, start, z, loss,
+                                      decoded.rnn_output, step, reset)
 
   def refine(self, outputs, lengths, mu, steps=REFINE_STEPS):
     """[n, z_size] codes fitted to `outputs` [n, 64, depth], from `mu`.
@@ -110,6 +112,14 @@ class RefinableModel(TrainedModel):
     """[n]: the decoder's teacher-forced loss (nats) of each of `outputs` given its `z`."""
     loss = self._refinement_ops().loss
     return self._per_batch(outputs, lengths, z, lambda feed: self._sess.run(loss, feed))
+
+  def decode_teacher_forced(self, outputs, z):
+    """[n, steps, depth] decoder outputs (logits) for codes `z`, fed `outputs` [n, steps, depth]
+    (shifted one step late) as its previous steps instead of its own samples."""
+    rnn_output = self._refinement_ops().rnn_output
+    lengths = [np.shape(outputs)[1]] * len(z)
+    return self._per_batch(outputs, lengths, z,
+                           lambda feed: self._sess.run(rnn_output, feed))
 
   def _refinement_ops(self):
     if self._refinement is None:
