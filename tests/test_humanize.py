@@ -58,18 +58,19 @@ def test_the_average_drummer_plays_each_drum_at_its_mean_for_that_sixteenth():
   assert not played[:, :, [0, 1]].any()  # no kick or snare where none is hit
 
 
-def test_keep_hits_puts_back_a_dropped_hit_no_quieter_than_the_quietest_kept():
+def test_played_given_divides_velocity_by_the_hit_probability_and_keeps_the_hits():
   hits = np.zeros((1, 64, 9), bool)
-  hits[0, [0, 8, 16], 0] = True
-  model = window(hits, 0.6)
-  model[0, 8, 9] = 0.55
-  model[0, 16, 0] = 0  # the model dropped this kick ...
-  model[0, 16, 9] = 0.05  # ... and gave it a velocity near silence
-  model[0, 20, [0, 9]] = (1, 0.7)  # and added one
-  kept = humanization.keep_hits(model, hits)
-  np.testing.assert_array_equal(humanization.split(kept)[0], hits)
-  assert kept[0, 16, 9] == pytest.approx(0.55)
-  assert kept[0, 0, 9] == pytest.approx(0.6)
+  hits[0, [0, 8], 0] = True
+  logits = np.full((1, 64, 27), -20.0)
+  logit = lambda p: np.log(p / (1 - p))
+  logits[0, 0, 0], logits[0, 0, 9], logits[0, 0, 18] = logit(0.5), logit(0.3), np.arctanh(0.1)
+  logits[0, 8, 0], logits[0, 8, 9] = logit(0.01), logit(0.05)  # a hit the model doubts
+  logits[0, 20, 0] = 5.0  # and one it would add
+  played = humanization.played_given(logits, hits)
+  np.testing.assert_array_equal(humanization.split(played)[0], hits)
+  assert played[0, 0, 9] == pytest.approx(0.6) and played[0, 0, 18] == pytest.approx(0.2)
+  assert played[0, 8, 9] == pytest.approx(0.5)  # p taken as MIN_HIT_PROBABILITY
+  assert humanization.model_hits(logits)[0, 20, 0] and not humanization.model_hits(logits)[0, 8, 0]
 
 
 def test_the_drum_grid_shows_how_early_or_late_each_hit_is():
