@@ -101,8 +101,7 @@ def convert_examples(examples_path, data_converter, mode, windows='capped'):
     controls.extend(tensors.controls)
     lengths.extend(tensors.lengths)
     sequence_ids.extend([num_sequences] * len(tensors.lengths))
-    qpm.extend([sequence.tempos[0].qpm if sequence.tempos
-                else midi.DEFAULT_QPM] * len(tensors.lengths))
+    qpm.extend([midi.qpm_of(sequence)] * len(tensors.lengths))
     num_sequences += 1
   return Examples(
       inputs=_stack(inputs, data_converter.input_depth,

@@ -70,8 +70,7 @@ def drum_grid(sequence, bars: int = DEFAULT_BARS) -> DrumGrid:
   steps_per_bar = round(STEPS_PER_QUARTER * signature.numerator * 4 / signature.denominator)
   velocities = np.zeros((len(DRUM_CLASS_NAMES), bars * steps_per_bar))
   offsets = np.zeros_like(velocities)
-  qpm = quantized.tempos[0].qpm if quantized.tempos else midi.DEFAULT_QPM
-  step_seconds = 60.0 / qpm / STEPS_PER_QUARTER
+  step_seconds = 60.0 / midi.qpm_of(quantized) / STEPS_PER_QUARTER
   pitch_to_class = _pitch_to_class()
   for note in quantized.notes:
     drum_class = pitch_to_class.get(note.pitch)

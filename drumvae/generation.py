@@ -229,8 +229,7 @@ def four_bar_window(sequence, start_bar, config, name):
     cli.note_line(f'{name}: a {total_bars}-bar loop, repeated to fill '
                   f'{midi.BARS} bars')
   first_step = (start_bar - 1) * midi.STEPS_PER_BAR
-  qpm = (sequence.tempos[0].qpm if sequence.tempos
-         else note_seq.DEFAULT_QUARTERS_PER_MINUTE)
+  qpm = midi.qpm_of(sequence)
   seconds_per_step = 60.0 / qpm / midi.STEPS_PER_QUARTER
   window = note_seq.NoteSequence(ticks_per_quarter=sequence.ticks_per_quarter)
   window.tempos.add(qpm=qpm)

@@ -18,8 +18,8 @@ import dataclasses
 import numpy as np
 
 from drumvae import midi
+from drumvae.groove_metrics import NUM_DRUMS
 
-NUM_DRUMS = 9
 # The velocity every hit of a sampled groove gets without a humanizer
 # (note_seq's drum decoding writes the hits of DrumsConverter at 80).
 GRID_VELOCITY = 80
@@ -117,8 +117,7 @@ def _played_like(window, performance, pitch_class_map):
   """`window` with each note's velocity and onset from `performance` [64, 27]."""
   _, velocities, offsets = split(performance)
   quantized = midi.quantize(window)
-  qpm = window.tempos[0].qpm if window.tempos else midi.DEFAULT_QPM
-  step_seconds = 60.0 / qpm / midi.STEPS_PER_QUARTER
+  step_seconds = 60.0 / midi.qpm_of(window) / midi.STEPS_PER_QUARTER
   result = type(window)()
   result.CopyFrom(window)
   for note, on_grid in zip(result.notes, quantized.notes):  # the same notes, in order
@@ -143,16 +142,12 @@ class AverageDrummer:
   @classmethod
   def fit(cls, windows):
     """From the drummers' [n, 64, 27] windows (a training split)."""
-    hits, velocities, offsets = split(windows)
-    position = np.arange(hits.shape[-2]) % midi.STEPS_PER_BAR
-    count = np.zeros((midi.STEPS_PER_BAR, NUM_DRUMS))
-    velocity_sum = np.zeros_like(count)
-    offset_sum = np.zeros_like(count)
-    for step in range(midi.STEPS_PER_BAR):
-      at = hits[:, position == step]
-      count[step] = at.sum(axis=(0, 1))
-      velocity_sum[step] = np.where(at, velocities[:, position == step], 0).sum(axis=(0, 1))
-      offset_sum[step] = np.where(at, offsets[:, position == step], 0).sum(axis=(0, 1))
+    # Every bar of every window, [bars, 16, 9]; velocity and offset are 0 where no hit.
+    hits, velocities, offsets = (
+        np.reshape(part, (-1, midi.STEPS_PER_BAR, NUM_DRUMS)) for part in split(windows))
+    count = hits.sum(axis=0)
+    velocity_sum = np.where(hits, velocities, 0).sum(axis=0)
+    offset_sum = np.where(hits, offsets, 0).sum(axis=0)
     seen = np.maximum(count, 1)
     return cls(np.where(count > 0, velocity_sum / seen, GRID_VELOCITY / 127),
                offset_sum / seen)

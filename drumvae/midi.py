@@ -193,10 +193,14 @@ def _note_seq_midi_io():
   return midi_io
 
 
+def qpm_of(sequence: music_pb2.NoteSequence) -> float:
+  """The tempo of `sequence` (its first), or note_seq's default where it has none."""
+  return sequence.tempos[0].qpm if sequence.tempos else DEFAULT_QPM
+
+
 def at_tempo(sequence: music_pb2.NoteSequence, qpm: float) -> music_pb2.NoteSequence:
   """A copy of one-tempo `sequence` played at `qpm`: every time scaled, same beats."""
-  old_qpm = sequence.tempos[0].qpm if sequence.tempos else DEFAULT_QPM
-  scale = old_qpm / qpm
+  scale = qpm_of(sequence) / qpm
   result = type(sequence)()
   result.CopyFrom(sequence)
   del result.tempos[:]

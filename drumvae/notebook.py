@@ -34,8 +34,7 @@ def _at_least_bars(sequence, bars=midi.BARS):
   A groove whose last hits come early (or an untrained model's silence)
   still plays for the full 4 bars.
   """
-  qpm = sequence.tempos[0].qpm if sequence.tempos else 120.0
-  seconds = bars * 4 * 60.0 / qpm
+  seconds = bars * 4 * 60.0 / midi.qpm_of(sequence)
   if sequence.total_time >= seconds:
     return sequence
   longer = copy.deepcopy(sequence)
