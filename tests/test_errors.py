@@ -405,7 +405,8 @@ def fixture_run_dir_with_checkpoint(tmp_path):
 def test_generate_unknown_config_lists_the_valid_ones(tmp_path):
   assert_error(run('generate.py', f'--checkpoint_file={tmp_path}', '--config=drums'),
                'generate.py', "--config='drums' is not a known config; choose one of "
-               'flat-drums_4bar, hier-drums_4bar_cpu, hierdec-drums_4bar, '
+               'flat-drums_4bar, groovae-drums_4bar_humanize, groovae-drums_4bar_humanize_cpu, '
+                   'hier-drums_4bar_cpu, hierdec-drums_4bar, '
                'hierdec-drums_4bar_cpu, hierdec-drums_4bar_large, hierdec-drums_4bar_small')
 
 

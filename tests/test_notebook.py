@@ -150,8 +150,9 @@ def test_outputs_only_under_the_given_directory(executed):
   notebook, out, before = executed
   counts = settings(notebook)
   midi = list(out.glob('samples/notebook/*/*.mid'))
+  # Each sample, each morph step, each variation, and A humanized.
   assert len(midi) == (counts['NUM_SAMPLES'] + counts['NUM_INTERPOLATION_STEPS'] +
-                       counts['NUM_VARIATIONS'])
+                       counts['NUM_VARIATIONS'] + 1)
   assert repo_outputs() == before
 
 
