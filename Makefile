@@ -7,7 +7,11 @@
 #                   the project's environment as its kernel (installs Jupyter
 #                   from requirements-notebook.txt the first time)
 # make beam      -- set up, then add Apache Beam (make_tfrecord.py --runner=...)
-# make test      -- set up, add Apache Beam, then run the test suite (two test files at a time:
+# make web       -- set up, export the shipped models for Magenta.js into web/models,
+#                   install the page's pinned packages (npm ci) and serve web/ on
+#                   http://127.0.0.1:$(PORT) (default 8000)
+# make test      -- set up, add Apache Beam and the browser tests' Chromium and
+#                   Playwright, then run the test suite (two test files at a time:
 #                   most of the time goes to single-threaded TF graph building)
 PY := .venv/bin/python
 INTERPOLATE_FROM := dataset/grooves/rock_0_96bpm.mid
@@ -17,8 +21,12 @@ HUMANIZE         := dataset/grooves/rock_0_96bpm.mid
 # The CPU config trained briefly, so `make train` finishes in minutes; the
 # shipped model trained 13,738 steps of it on Groove (see TRAINING.md).
 TRAIN_STEPS := 300
+# The models the page in web/ loads (Magenta.js builds this structure; README: In the browser).
+WEB_GROOVE_MODEL   := models/groove_4bar_hier
+WEB_HUMANIZE_MODEL := models/groove_4bar_humanize
+PORT ?= 8000
 
-.PHONY: setup demo train notebook beam test
+.PHONY: setup demo train notebook beam web web-deps browser test
 setup:
 	bash setup.sh
 
@@ -45,5 +53,29 @@ notebook: setup
 beam: setup
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-beam.txt
 
-test: beam
+web: setup web-deps web/models/groove/config.json web/models/humanize/config.json
+	@echo "open http://127.0.0.1:$(PORT)/ (Ctrl-C stops the server)"
+	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory web
+
+web-deps: web/node_modules/.installed
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Exported again whenever the shipped model's files change.
+web/models/groove/config.json: $(wildcard $(WEB_GROOVE_MODEL)/train/* $(WEB_GROOVE_MODEL)/*.npz)
+	rm -rf web/models/groove
+	$(PY) export_model.py --run_dir=$(WEB_GROOVE_MODEL) --format=magentajs --output_dir=web/models/groove
+web/models/humanize/config.json: $(wildcard $(WEB_HUMANIZE_MODEL)/train/*)
+	rm -rf web/models/humanize
+	$(PY) export_model.py --run_dir=$(WEB_HUMANIZE_MODEL) --format=magentajs --output_dir=web/models/humanize
+
+# Chromium (Debian's, by apt, when root) and Playwright for tests/test_web.py.
+browser: setup web-deps
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-web.txt
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "make browser: chromium not installed (not root, or no apt): the browser tests will be skipped" >&2
+
+test: beam browser
 	$(PY) -m pytest -q -n 2 --dist loadfile tests

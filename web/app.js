@@ -331,8 +331,9 @@ async function refresh() {
 
 function movePuck(event) {
   const rect = event.target.getBoundingClientRect();
-  page.puck = {x: Math.min(1, Math.max(0, (event.clientX - rect.left) / rect.width)),
-               y: Math.min(1, Math.max(0, (event.clientY - rect.top) / rect.height))};
+  const snap = v => (v < 0.03 ? 0 : v > 0.97 ? 1 : v);  // edges snap: corners are easy to hit
+  page.puck = {x: snap((event.clientX - rect.left) / rect.width),
+               y: snap((event.clientY - rect.top) / rect.height)};
   drawPad();
   page.pending = true;
   serially(async () => {  // a drag sends many moves: only the latest is decoded
