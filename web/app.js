@@ -450,7 +450,7 @@ async function parityOf(model, url, grooveModel) {
       });
     }
   });
-  const result = {parity: equal / total, valueError};
+  const result = {parity: equal / total, valueError, quantization: parity.quantization};
   if (parity.inputs) {
     const inputs = tf.tensor3d(parity.inputs);
     const mu = await model.encodeTensors(inputs);
@@ -472,8 +472,11 @@ async function selftest() {
       report.humanizer = {hitParity: h.parity, valueError: h.valueError, muError: h.muError};
     }
     for (let i = 0; i < 4; i++) report.samples.push(countHits(await decode(drawCode(), 0.5)));
-    const tolerance = 1e-3;
-    if (report.parity < 0.99) report.errors.push(`decodes match Python on ${report.parity} of steps`);
+    // uint8 weights (export_model.py --quantize=uint8) round every weight: codes move by a few
+    // hundredths and a rare near-tie step flips (README: In the browser).
+    const uint8 = groove.quantization === 'uint8';
+    const [minParity, tolerance] = uint8 ? [0.97, 0.1] : [0.99, 1e-3];
+    if (report.parity < minParity) report.errors.push(`decodes match Python on ${report.parity} of steps`);
     if (groove.muError > tolerance) report.errors.push(`codes differ from Python by ${groove.muError}`);
     if (report.humanizer && report.humanizer.hitParity < 0.99) {
       report.errors.push(`humanizer hits match Python on ${report.humanizer.hitParity}`);
