@@ -9,8 +9,11 @@ Three jobs, each run both ways on the same machine and the same data:
   training    train.py's train() (oneDNN on, examples converted once up front; float32,
               and bfloat16 products where the CPU has them)
               vs Magenta's music_vae_train.train() fed by data.get_dataset (only the
-              unbatch workaround) with oneDNN off (the report says whether that is
-              TensorFlow's own default on the CPU it ran on).
+              unbatch workaround) with TensorFlow's defaults, as a user of stock
+              Magenta runs it (TensorFlow turns oneDNN on by itself on some CPUs; the
+              report says whether on this one), and again with oneDNN off.
+  profile     where the time of each config and batch size's fastest step goes
+              (benchmarks/profile_step.py: TensorFlow's per-op trace).
   sampling    generate.py's TrainedModel: load time and grooves/s from the
               checkpoint the training job just wrote.
 Each training run is a child process (this script with --child) so TensorFlow
@@ -61,8 +64,8 @@ flags.DEFINE_integer(
     'at batch 512 takes ~35 s a step on 2 cores.', lower_bound=1)
 flags.DEFINE_list(
     'configs', None,
-    'Configs to train (default: hierdec-drums_4bar_small and flat-drums_4bar, plus '
-    'hierdec-drums_4bar_large unless --quick).')
+    'Configs to train (default: hierdec-drums_4bar_small, flat-drums_4bar and '
+    'hierdec-drums_4bar_cpu, plus hierdec-drums_4bar_large unless --quick).')
 flags.DEFINE_list(
     'batch_sizes', None, 'Batch sizes to train at (default: 64 and 512; 64 with --quick).')
 flags.DEFINE_integer(
@@ -88,6 +91,7 @@ CONFIGS = {
     'flat-drums_4bar': ([1024, 1024], [512, 512], False),
     'hierdec-drums_4bar_small': ([512, 512], [256, 256], True),
     'hierdec-drums_4bar_large': ([1024, 1024], [512, 512], True),
+    'hierdec-drums_4bar_cpu': ([128, 128], [64, 64], True),
 }
 STEPS, BEATS = 64, 16  # 4 bars of sixteenths; the conductor runs once a beat
 INPUT_DEPTH, OUTPUT_DEPTH, Z_SIZE = 10, 512, 256  # 9-drum roll + "no hit"; 2^9 patterns
@@ -97,6 +101,14 @@ INPUT_DEPTH, OUTPUT_DEPTH, Z_SIZE = 10, 512, 256  # 9-drum roll + "no hit"; 2^9 
 # the ceiling reported is a MatMul measured in the same run.
 CPU_FLAGS = ('avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'avx512_fp16',
              'avx_vnni', 'amx_tile', 'amx_bf16')
+# Each training variant's environment; None removes a variable. stock: what a
+# user of stock Magenta gets; stock-onednn-off: as on CPUs where TensorFlow
+# leaves oneDNN off; ours: drumvae.runtime's settings.
+VARIANT_ENVIRONMENTS = {
+    'stock': {'TF_ENABLE_ONEDNN_OPTS': None, 'DRUMVAE_KEEP_FREED_MEMORY': '0'},
+    'stock-onednn-off': {'TF_ENABLE_ONEDNN_OPTS': '0', 'DRUMVAE_KEEP_FREED_MEMORY': '0'},
+    'ours': {'TF_ENABLE_ONEDNN_OPTS': '1', 'DRUMVAE_KEEP_FREED_MEMORY': '1'},
+}
 
 
 # ---------------------------------------------------------------- FLOP count
@@ -325,13 +337,22 @@ def train_stock(job):
 def child_train(job):
   from drumvae import runtime  # pylint: disable=g-import-not-at-top
   runtime.setup()
+  if job['variant'] == 'stock':  # setup() sets it where the environment does not
+    os.environ.pop('TF_ENABLE_ONEDNN_OPTS', None)
   runtime.load_tensorflow(fast_lstms=job['variant'] == 'ours')
   records = []
   hook = step_timer(records)
   add_hook_to_training(hook, job['variant'])
-  {'ours': train_ours, 'stock': train_stock}[job['variant']](job)
+  (train_ours if job['variant'] == 'ours' else train_stock)(job)
   return {'steps': records, 'startup': hook.startup,
           'max_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def child_profile(job):
+  import profile_step  # pylint: disable=g-import-not-at-top  (benchmarks/, beside this file)
+  trace = profile_step.profile(job['config'], job['batch_size'], job['precision'],
+                               job['examples_path'], job['warmup_steps'], job['traced_steps'])
+  return {'by_kind': dict(trace.by_kind), 'by_part': dict(trace.by_part), 'wall': trace.wall}
 
 
 def child_sample(job):
@@ -361,11 +382,7 @@ def benchmark_training(config, batch_size, variant, precision, examples_path, wo
   job = {'job': 'train', 'variant': variant, 'config': config, 'batch_size': batch_size,
          'examples_path': examples_path, 'run_dir': run_dir, 'precision': precision,
          'num_steps': FLAGS.warmup_steps + FLAGS.measured_steps}
-  # Ours: drumvae.runtime's defaults; stock: oneDNN off and glibc's malloc defaults.
-  # Whether oneDNN off is also TensorFlow's own default depends on the CPU: the
-  # report says what it is on this one.
-  ours = '1' if variant == 'ours' else '0'
-  env = {'TF_ENABLE_ONEDNN_OPTS': ours, 'DRUMVAE_KEEP_FREED_MEMORY': ours}
+  env = VARIANT_ENVIRONMENTS[variant]
   run = run_command(child_command(job), run_dir + '.log', env)
   measured = run.result['steps'][FLAGS.warmup_steps:]
   seconds = statistics.median(wall for wall, _ in measured)
@@ -376,6 +393,20 @@ def benchmark_training(config, batch_size, variant, precision, examples_path, wo
           'examples_per_s': batch_size / seconds, 'gflop': gflop,
           'gflops': gflop / seconds, 'startup': run.result['startup'],
           'max_rss_mb': run.result['max_rss_mb'], 'steps': run.result['steps']}
+
+
+# Steps before the trace (start-up, graph optimisation, the hooks' re-optimisation), and traced.
+PROFILE_WARMUP_STEPS, PROFILE_TRACED_STEPS = 3, 2
+
+
+def benchmark_profile(config, batch_size, precision, examples_path, work_dir):
+  job = {'job': 'profile', 'config': config, 'batch_size': batch_size,
+         'precision': precision, 'examples_path': examples_path,
+         'warmup_steps': PROFILE_WARMUP_STEPS, 'traced_steps': PROFILE_TRACED_STEPS}
+  run = run_command(child_command(job),
+                    os.path.join(work_dir, f'profile_{precision}_{config}_{batch_size}.log'),
+                    VARIANT_ENVIRONMENTS['ours'])
+  return {**run.result, 'config': config, 'batch_size': batch_size, 'precision': precision}
 
 
 def benchmark_sampling(run_dir, work_dir):
@@ -400,25 +431,65 @@ def conversion_table(conversion, num_files):
 
 
 def training_table(results, matmul):
-  rows = ['| config | batch | variant | precision | s/step | CPU s/step | examples/s | GFLOP/step '
-          '| GFLOP/s | % of MatMul | GFLOP/CPU-s | % of MatMul\'s GFLOP/CPU-s | startup s '
-          '| peak RSS MB | speedup |',
-          '| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: '
-          '| ---: | ---: |']
-  stock = {(r['config'], r['batch_size']): r for r in results if r['variant'] == 'stock'}
+  rows = ['| config | batch | variant | precision | s/step | steps/s | CPU s/step | examples/s '
+          '| GFLOP/step | GFLOP/s | % of MatMul | % of bfloat16 MatMul | GFLOP/CPU-s '
+          '| % of MatMul\'s GFLOP/CPU-s | startup s | peak RSS MB | speedup | vs oneDNN off |',
+          '| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: '
+          '| ---: | ---: | ---: | ---: | ---: | ---: |']
+  baselines = {(r['variant'], r['config'], r['batch_size']): r for r in results}
+  bfloat16 = matmul.get('bfloat16')
+
+  def speedup(r, variant):
+    base = baselines.get((variant, r['config'], r['batch_size']))
+    if base is None or base is r:
+      return ''
+    return f'{base["seconds"] / r["seconds"]:.2f}x wall, {base["cpu"] / r["cpu"]:.2f}x CPU'
+
   for r in results:
-    base = stock[(r['config'], r['batch_size'])]
-    speedup = '' if r is base else (f'{base["seconds"] / r["seconds"]:.2f}x wall, '
-                                    f'{base["cpu"] / r["cpu"]:.2f}x CPU')
     per_cpu_s = r['gflop'] / r['cpu']
     ceiling = matmul[r['precision']]
+    of_bfloat16 = f'{100 * r["gflops"] / bfloat16["gflops"]:.0f}' if bfloat16 else ''
     rows.append(f'| {r["config"]} | {r["batch_size"]} | {r["variant"]} | {r["precision"]} | '
-                f'{r["seconds"]:.2f} | {r["cpu"]:.2f} | {r["examples_per_s"]:.2f} | '
-                f'{r["gflop"]:.0f} | {r["gflops"]:.1f} | '
-                f'{100 * r["gflops"] / ceiling["gflops"]:.0f} | {per_cpu_s:.1f} | '
-                f'{100 * per_cpu_s / ceiling["gflop_per_cpu_s"]:.0f} | '
-                f'{r["startup"]:.0f} | {r["max_rss_mb"]:.0f} | {speedup} |')
+                f'{r["seconds"]:.2f} | {1 / r["seconds"]:.2f} | {r["cpu"]:.2f} | '
+                f'{r["examples_per_s"]:.2f} | {r["gflop"]:.0f} | {r["gflops"]:.1f} | '
+                f'{100 * r["gflops"] / ceiling["gflops"]:.0f} | {of_bfloat16} | '
+                f'{per_cpu_s:.1f} | {100 * per_cpu_s / ceiling["gflop_per_cpu_s"]:.0f} | '
+                f'{r["startup"]:.0f} | {r["max_rss_mb"]:.0f} | {speedup(r, "stock")} | '
+                f'{speedup(r, "stock-onednn-off") if r["variant"] == "ours" else ""} |')
   return rows
+
+
+# Rows of the profile tables: the parts of a step, and the op kinds that take most.
+PROFILE_OP_ROWS = 8
+
+
+def profile_tables(profiles):
+  """Two tables, a column per profiled run: shares of op time by part and by op kind."""
+  if not profiles:
+    return ['Not run yet.']
+  heads = [f'{p["config"]} {p["batch_size"]} {p["precision"]}' for p in profiles]
+  header = ['| | ' + ' | '.join(heads) + ' |', '| --- |' + ' ---: |' * len(profiles)]
+
+  def rows(key, names):
+    lines = []
+    for name in names:
+      shares = [p[key].get(name, 0) / sum(p[key].values()) for p in profiles]
+      lines.append(f'| {name} | ' + ' | '.join(f'{share:.1%}' for share in shares) + ' |')
+    return lines
+
+  parts = sorted({part for p in profiles for part in p['by_part']},
+                 key=lambda part: -sum(p['by_part'].get(part, 0) for p in profiles))
+  kinds = sorted({kind for p in profiles for kind in p['by_kind']},
+                 key=lambda kind: -max(p['by_kind'].get(kind, 0) / sum(p['by_kind'].values())
+                                       for p in profiles))[:PROFILE_OP_ROWS]
+  rest = []
+  for p in profiles:
+    total = sum(p['by_kind'].values())
+    rest.append(1 - sum(p['by_kind'].get(kind, 0) for kind in kinds) / total)
+  walls = ' | '.join(f'{statistics.median(p["wall"]):.2f}' for p in profiles)
+  return [*header, *rows('by_part', parts), '', *header, *rows('by_kind', kinds),
+          '| (all other ops) | ' + ' | '.join(f'{share:.1%}' for share in rest) + ' |',
+          f'| traced step, s (wall) | {walls} |']
 
 
 def sampling_table(sampling):
@@ -457,7 +528,10 @@ def shell_word(word):
 def commands_section(argv, conversion, results, sampling):
   commands = [[PYTHON, os.path.abspath(__file__), *argv],
               conversion['ours'].command, conversion['stock'].command]
-  commands += [[f'{k}={v}' for k, v in r['env'].items()] + r['command'] for r in results]
+  for r in results:
+    unset = [k for k, v in r['env'].items() if v is None]
+    commands.append((['env'] + [f'-u{k}' for k in unset] if unset else []) +
+                    [f'{k}={v}' for k, v in r['env'].items() if v is not None] + r['command'])
   if sampling:
     commands.append(sampling['command'])
   return [f'From the repository root; `$GROOVE_DIR` stands for `--groove_dir` and '
@@ -513,7 +587,7 @@ def machine_lines(machine):
       f'- Python {machine["python"]}; {versions}']
 
 
-def write_report(path, argv, machine, num_files, conversion, results, plan,
+def write_report(path, argv, machine, num_files, conversion, results, profiles, plan,
                  sampling, minutes):
   runs = len(plan) * len(variants())
   partial = ('' if len(results) == runs else
@@ -531,15 +605,19 @@ def write_report(path, argv, machine, num_files, conversion, results, plan,
       'summary writing. **ours** = `train.py`\'s `train()` (oneDNN on, fast CPU LSTMs: MatMul '
       'cells, encoder input products hoisted out of the time loop, freed memory kept for '
       'reuse, examples converted once up front, Magenta\'s `train()`); **stock** = Magenta\'s '
-      '`music_vae_train.train()` with `data.get_dataset` (only the unbatch workaround), '
-      f'`TF_ENABLE_ONEDNN_OPTS=0` (oneDNN off; TensorFlow\'s own setting on this CPU: {onednn}) '
-      'and `DRUMVAE_KEEP_FREED_MEMORY=0` (glibc\'s malloc defaults). GFLOP/CPU-s divides by '
+      '`music_vae_train.train()` with `data.get_dataset` (only the unbatch workaround) and '
+      'TensorFlow\'s defaults, as a user of stock Magenta runs it: `TF_ENABLE_ONEDNN_OPTS` '
+      f'unset (TensorFlow\'s own setting on this CPU: oneDNN {onednn}) and glibc\'s malloc '
+      'defaults; **stock-onednn-off** = the same with `TF_ENABLE_ONEDNN_OPTS=0`, as '
+      'TensorFlow runs on CPUs where it leaves oneDNN off. Speedup = stock / ours; '
+      'vs oneDNN off = stock-onednn-off / ours. GFLOP/CPU-s divides by '
       'CPU time instead of wall time: it does not count time other jobs held the cores, and '
       'compares with the MatMul\'s GFLOP per CPU-second. Startup = process start to the '
-      'session being ready (imports, data, graph build). Speedup = stock / ours. '
+      'session being ready (imports, data, graph build). '
       'Precision = `train.py --precision`: bfloat16 products of the LSTMs and the output '
       'layer, float32 weights, state and loss; stock is float32. % of MatMul compares '
-      'with the MatMul ceiling of the same precision.', '',
+      'with the MatMul ceiling of the same precision, % of bfloat16 MatMul with the '
+      'bfloat16 one (where this CPU multiplies bfloat16 natively).', '',
       *training_table(results, machine['matmul']), '',
       '### How FLOPs and the MatMul ceiling are counted', '',
       '- FLOPs per step = 3 x forward MatMul FLOPs (the backward pass computes gradients '
@@ -550,13 +628,23 @@ def write_report(path, argv, machine, num_files, conversion, results, plan,
       'previous output (512) + z (256, flat) or the conductor\'s embedding (hierarchical), '
       'plus the 512-way output layer; the hierarchical conductor runs 16 steps on a '
       'width-1 zero input. Element-wise ops and the small dense layers (z, initial '
-      'states) are left out (MatMul is ~82% of op time in a profile).',
+      'states) are left out (the profile below gives MatMul\'s share of op time).',
       f'- MatMul = what one large MatMul ({" x ".join(map(str, MATMUL_SHAPE))}, float32 '
       'and, where measured, bfloat16 inputs; oneDNN on, all usable CPUs) reaches on this machine, measured 5 times at the start '
       'and 5 times at the end of the run: the best wall time gives GFLOP/s, the least '
       'process CPU time GFLOP per CPU-second. This is the ceiling a training step could '
       'approach. No theoretical peak is given: FLOPs per cycle depend on how many vector '
       'units a core has and how wide they are, which the CPU flags do not tell.', '',
+      '## Where a step\'s time goes', '',
+      f'`benchmarks/profile_step.py`\'s per-op trace (TensorFlow\'s `RunOptions.FULL_TRACE`) '
+      f'of {PROFILE_TRACED_STEPS} ours steps after {PROFILE_WARMUP_STEPS} untraced ones, in '
+      'the fastest precision, for each config and batch size above: the share of op time '
+      '(summed over ops, which run in parallel on both cores) in each part of the step and '
+      'in the op kinds that take most. `_MklMatMul` and `_MklNativeFusedMatMul` are oneDNN\'s '
+      'MatMuls; backward ops are those TensorFlow names under `gradients/`. Tracing costs '
+      'time per op, so a traced step is slower than the untraced steps above and '
+      'small element-wise ops weigh more in it.', '',
+      *profile_tables(profiles), '',
       '## Sampling', '',
       f'`generate.py`\'s model loading (`TrainedModel`, batch 8 as `--max_batch_size`) and '
       f'`sample()` at temperature 0.5, from the checkpoint of the ours '
@@ -572,7 +660,8 @@ def write_report(path, argv, machine, num_files, conversion, results, plan,
 # ---------------------------------------------------------------- main
 
 def training_plan():
-  configs = FLAGS.configs or (['hierdec-drums_4bar_small', 'flat-drums_4bar'] +
+  configs = FLAGS.configs or (['hierdec-drums_4bar_small', 'flat-drums_4bar',
+                               'hierdec-drums_4bar_cpu'] +
                               ([] if FLAGS.quick else ['hierdec-drums_4bar_large']))
   batch_sizes = [int(b) for b in FLAGS.batch_sizes or ([64] if FLAGS.quick else [64, 512])]
   return [(c, b) for b in batch_sizes for c in configs]
@@ -634,7 +723,8 @@ def precisions():
 
 def variants():
   """(variant, precision) of the training runs of each config and batch size."""
-  return [('stock', 'float32')] + [('ours', precision) for precision in precisions()]
+  return ([('stock', 'float32'), ('stock-onednn-off', 'float32')] +
+          [('ours', precision) for precision in precisions()])
 
 
 def onednn_default():
@@ -676,7 +766,7 @@ def run_all(argv):
   print(f'conversion of {num_files} files', flush=True)
   conversion = benchmark_conversion(input_dir, FLAGS.work_dir)
   plan = training_plan()
-  results, sampling = [], None
+  results, profiles, sampling = [], [], None
   for config, batch_size in plan:
     for variant, precision in variants():
       print(f'training {config} batch {batch_size} {variant} {precision}', flush=True)
@@ -684,7 +774,10 @@ def run_all(argv):
                                         conversion['examples_path'], FLAGS.work_dir))
       # Rewritten after each run, so an interrupted benchmark leaves its figures.
       lines = write_report(FLAGS.output_md, argv, machine, num_files, conversion,
-                           results, plan, sampling, (time.monotonic() - start) / 60)
+                           results, profiles, plan, sampling, (time.monotonic() - start) / 60)
+    print(f'profiling {config} batch {batch_size} {precisions()[-1]}', flush=True)
+    profiles.append(benchmark_profile(config, batch_size, precisions()[-1],
+                                      conversion['examples_path'], FLAGS.work_dir))
     if sampling is None:  # from the first ours checkpoint: hierdec small, batch 64
       print('sampling', flush=True)
       sampling = benchmark_sampling(results[-1]['run_dir'], FLAGS.work_dir)
@@ -694,7 +787,7 @@ def run_all(argv):
                                    for key, value in ceiling.items()}
                        for precision, ceiling in machine['matmul'].items()}
   lines = write_report(FLAGS.output_md, argv, machine, num_files, conversion, results,
-                       plan, sampling, (time.monotonic() - start) / 60)
+                       profiles, plan, sampling, (time.monotonic() - start) / 60)
   print('\n'.join(lines[lines.index('## Conversion'):
                         lines.index('### How FLOPs and the MatMul ceiling are counted')]))
   print('\n'.join(sampling_table(sampling)))
@@ -704,8 +797,8 @@ def run_all(argv):
 def main(argv):
   if FLAGS.child:
     job = json.loads(FLAGS.child)
-    result = {'train': child_train, 'sample': child_sample, 'matmul': child_matmul,
-              'onednn_default': child_onednn_default}[job['job']](job)
+    result = {'train': child_train, 'profile': child_profile, 'sample': child_sample,
+              'matmul': child_matmul, 'onednn_default': child_onednn_default}[job['job']](job)
     print('RESULT ' + json.dumps(result), flush=True)
   else:
     run_all(sys.argv[1:])
