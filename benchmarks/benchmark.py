@@ -292,15 +292,9 @@ def step_timer(records):
   return StepTimer()
 
 
-def add_hook_to_training(hook, variant):
-  """Adds `hook` to the training loop: ours takes extra hooks, stock Magenta's
-  only at the seam its train() calls, tf_slim's train()."""
-  if variant == 'ours':
-    from drumvae import training  # pylint: disable=g-import-not-at-top
-    magenta_train = training.magenta_train
-    training.magenta_train = lambda *args, our_hooks=(), **kwargs: magenta_train(
-        *args, our_hooks=[*our_hooks, hook], **kwargs)
-    return
+def add_hook_to_stock_training(hook):
+  """Adds `hook` to stock Magenta's training loop, at the seam its train() calls:
+  tf_slim's train(). (Ours takes extra hooks: train_ours.)"""
   import tf_slim  # pylint: disable=g-import-not-at-top
   magenta_tf_slim_train = tf_slim.training.train
 
@@ -311,14 +305,14 @@ def add_hook_to_training(hook, variant):
   tf_slim.training.train = train_with_hook
 
 
-def train_ours(job):
+def train_ours(job, hook):
   import configs  # pylint: disable=g-import-not-at-top,unused-import
   from drumvae import training  # pylint: disable=g-import-not-at-top
   training.train(training.Options(
       run_dir=job['run_dir'], config=job['config'],
       hparams=f'batch_size={job["batch_size"]}',
       examples_path=job['examples_path'], num_steps=job['num_steps'],
-      progress_secs=0, precision=job['precision']))
+      progress_secs=0, precision=job['precision']), extra_hooks=[hook])
 
 
 def train_stock(job):
@@ -342,8 +336,11 @@ def child_train(job):
   runtime.load_tensorflow(fast_lstms=job['variant'] == 'ours')
   records = []
   hook = step_timer(records)
-  add_hook_to_training(hook, job['variant'])
-  (train_ours if job['variant'] == 'ours' else train_stock)(job)
+  if job['variant'] == 'ours':
+    train_ours(job, hook)
+  else:
+    add_hook_to_stock_training(hook)
+    train_stock(job)
   return {'steps': records, 'startup': hook.startup,
           'max_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 

@@ -104,15 +104,12 @@ def profile(config, batch_size, precision, examples_path, warmup_steps, traced_s
   import configs  # pylint: disable=g-import-not-at-top,unused-import  (registers them)
   from drumvae import training  # pylint: disable=g-import-not-at-top
   trace = TraceHook(warmup_steps, traced_steps)
-  magenta_train = training.magenta_train  # the seam train() calls, as benchmark.py uses it
-  training.magenta_train = lambda *positional, our_hooks=(), **kwargs: magenta_train(
-      *positional, our_hooks=[*our_hooks, trace.hook()], **kwargs)
   with tempfile.TemporaryDirectory() as run_dir:
     training.train(training.Options(
         run_dir=os.path.join(run_dir, 'run'), config=config,
         hparams=f'batch_size={batch_size}', examples_path=examples_path,
         num_steps=warmup_steps + traced_steps, progress_secs=0,
-        precision=precision, save_checkpoint_secs=1e9))
+        precision=precision, save_checkpoint_secs=1e9), extra_hooks=[trace.hook()])
   return trace
 
 

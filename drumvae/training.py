@@ -86,11 +86,12 @@ def run(options):
     return evaluate(options)
 
 
-def train(options, task=None):
+def train(options, task=None, extra_hooks=()):
   """Trains into RUN_DIR/train, resuming from its last checkpoint if any.
 
   One trainer at a time per run dir: the chief (task 0) holds its lock. As a
   worker of the cluster `task` (distributed.Task), it trains with the others.
+  `extra_hooks`: more SessionRunHooks (the benchmarks' step timer and tracer).
   """
   session_config = None
   if task:
@@ -117,7 +118,7 @@ def train(options, task=None):
     progress_hook = hooks.ProgressHook(lambda: config.model.loss,
                                        options.num_steps, options.progress_secs)
     magenta_train(
-        train_dir, config, dataset_fn, our_hooks=[progress_hook, stop_hook],
+        train_dir, config, dataset_fn, our_hooks=[progress_hook, stop_hook, *extra_hooks],
         save_summaries_steps=options.save_summaries_steps,
         save_checkpoint_secs=options.save_checkpoint_secs,
         session_config=session_config,
