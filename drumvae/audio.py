@@ -74,9 +74,11 @@ def read_midi(midi_path: str | os.PathLike):
 def rendered_seconds(sequence) -> float:
   """The WAV length for `sequence`: whole bars, plus RELEASE_TAIL_SECONDS.
 
-  The sequence's total_time is rounded up to the next bar line (at its first
+  As many bars as it takes to reach the bar of the last onset (at the first
   tempo and time signature, 120 qpm 4/4 if it has none), so a 4-bar groove
-  whose last step is silent still renders as 4 bars and loops cleanly.
+  whose last step is silent still renders as 4 bars and loops cleanly, and
+  one whose last hit is played a little late (humanized) does not gain a
+  silent fifth bar: that hit rings into the tail.
   """
   qpm = min(sequence.tempos, key=lambda t: t.time).qpm if sequence.tempos else 120.0
   quarters_per_bar = 4.0
@@ -84,8 +86,10 @@ def rendered_seconds(sequence) -> float:
     signature = min(sequence.time_signatures, key=lambda t: t.time)
     quarters_per_bar = signature.numerator * 4 / signature.denominator
   bar_seconds = quarters_per_bar * 60 / qpm
-  # The tolerance keeps float noise on the last note-off from adding a bar.
-  bars = math.ceil(sequence.total_time / bar_seconds - 1e-6)
+  if not sequence.notes:
+    return RELEASE_TAIL_SECONDS
+  # The tolerance keeps float noise on an onset at a bar line from adding a bar.
+  bars = math.floor(max(note.start_time for note in sequence.notes) / bar_seconds + 1e-6) + 1
   return bars * bar_seconds + RELEASE_TAIL_SECONDS
 
 

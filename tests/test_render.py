@@ -87,6 +87,17 @@ def test_wav_of_4_bar_groove_lasts_4_bars_plus_tail_and_is_loud(tmp_path):
   assert rms(samples) > 0.03
 
 
+def test_a_late_last_hit_rings_into_the_tail_and_adds_no_silent_bar():
+  """A humanized groove's last hit may be played late, ending past the 4th bar line."""
+  sequence = rock_beat()
+  last = max(sequence.notes, key=lambda note: note.start_time)
+  last.start_time, last.end_time = 7.89, 8.02  # just after step 63 (7.875 s)
+  sequence.total_time = 8.02
+  assert audio.rendered_seconds(sequence) == pytest.approx(8 + audio.RELEASE_TAIL_SECONDS)
+  sequence.notes.add(pitch=KICK, velocity=100, start_time=8.0, end_time=8.1, is_drum=True)
+  assert audio.rendered_seconds(sequence) == pytest.approx(10 + audio.RELEASE_TAIL_SECONDS)
+
+
 def test_each_kick_onset_is_loud_and_the_moment_before_is_quiet(tmp_path):
   kick_steps = list(range(0, 64, 8))
   wav_path = tmp_path / 'kicks.wav'
