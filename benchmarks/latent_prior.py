@@ -1,6 +1,6 @@
 """Samples of one model with z drawn from N(0, I) or from mixtures fitted to its codes.
 
-  python benchmarks/latent_prior.py --run_dir=models/groove_4bar_cpu \
+  python benchmarks/latent_prior.py --run_dir=models/groove_4bar_hier \
       --train_path=data/groove-train.tfrecord --examples_path=data/groove-test.tfrecord \
       --components=1,10,20,50
 

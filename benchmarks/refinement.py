@@ -1,6 +1,6 @@
 """How faithfully a model gives back grooves it is given, by refinement steps.
 
-  python benchmarks/refinement.py --run_dir=models/groove_4bar_cpu \
+  python benchmarks/refinement.py --run_dir=models/groove_4bar_hier \
       --examples_path=data/groove-validation.tfrecord --num_windows=256 \
       --steps=0,25,50,100,200,400
 
@@ -23,7 +23,7 @@ from drumvae import cli
 from drumvae import runtime
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('run_dir', 'models/groove_4bar_cpu',
+flags.DEFINE_string('run_dir', 'models/groove_4bar_hier',
                     'Run directory of train.py (or an export).', **cli.SHARED_WITH_MAGENTA)
 flags.DEFINE_string('examples_path', None, 'NoteSequences to reconstruct (tfrecord).',
                     **cli.SHARED_WITH_MAGENTA)

@@ -30,9 +30,10 @@ from magenta.models.music_vae import data
 
 MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                           'models')
-# The shipped model each generate.py mode uses without --run_dir (README: Models).
-SHIPPED_MODELS = {'sample': 'groove_4bar_cpu', 'interpolate': 'groove_4bar_cpu',
-                  'similar': 'groove_4bar_cpu', 'humanize': 'groove_4bar_humanize'}
+# The shipped model each generate.py mode uses without --run_dir (README: The
+# shipped models): one groove model for every mode, the one the browser loads.
+SHIPPED_MODELS = {'sample': 'groove_4bar_hier', 'interpolate': 'groove_4bar_hier',
+                  'similar': 'groove_4bar_hier', 'humanize': 'groove_4bar_humanize'}
 
 _configs = {}  # name -> Config, as configs.py registered them
 _aliases = {}  # alias -> name
