@@ -74,11 +74,11 @@ def read_midi(midi_path: str | os.PathLike):
 def rendered_seconds(sequence) -> float:
   """The WAV length for `sequence`: whole bars, plus RELEASE_TAIL_SECONDS.
 
-  As many bars as it takes to reach the bar of the last onset (at the first
-  tempo and time signature, 120 qpm 4/4 if it has none), so a 4-bar groove
-  whose last step is silent still renders as 4 bars and loops cleanly, and
-  one whose last hit is played a little late (humanized) does not gain a
-  silent fifth bar: that hit rings into the tail.
+  Its total_time, less one sixteenth, is rounded up to the next bar line (at
+  the first tempo and time signature, 120 qpm 4/4 if it has none), and so is
+  its last onset: a 4-bar groove whose last step is silent still renders as
+  4 bars and loops cleanly, and one whose last hit is played a little late
+  (humanized), ringing past the bar line, gains no silent fifth bar.
   """
   qpm = min(sequence.tempos, key=lambda t: t.time).qpm if sequence.tempos else 120.0
   quarters_per_bar = 4.0
@@ -86,10 +86,13 @@ def rendered_seconds(sequence) -> float:
     signature = min(sequence.time_signatures, key=lambda t: t.time)
     quarters_per_bar = signature.numerator * 4 / signature.denominator
   bar_seconds = quarters_per_bar * 60 / qpm
-  if not sequence.notes:
-    return RELEASE_TAIL_SECONDS
-  # The tolerance keeps float noise on an onset at a bar line from adding a bar.
-  bars = math.floor(max(note.start_time for note in sequence.notes) / bar_seconds + 1e-6) + 1
+  sixteenth = 15 / qpm  # how long a drum hit sounds in the MIDI this toolkit writes
+  # The tolerance keeps float noise at a bar line from adding a bar.
+  bars = math.ceil((sequence.total_time - sixteenth) / bar_seconds - 1e-6)
+  if sequence.notes:
+    last_onset = max(note.start_time for note in sequence.notes)
+    bars = max(bars, math.floor(last_onset / bar_seconds + 1e-6) + 1)
+  bars = max(bars, 0)
   return bars * bar_seconds + RELEASE_TAIL_SECONDS
 
 
