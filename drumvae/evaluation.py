@@ -6,6 +6,7 @@ checkpoint is evaluated once, on every example, with the same graph
 paper's sampled reconstruction accuracy, which Magenta does not compute, and
 the musical measures of `groove_metrics` for samples and interpolations.
 """
+import contextlib
 import copy
 import os
 
@@ -73,9 +74,13 @@ def _eval_pass(checkpoint, eval_dir, config, dataset_fn, num_batches, master,
     summary_op = tf.summary.merge_all()
     serialized, step = tf_slim.evaluation.evaluate_once(
         master, checkpoint, eval_dir, num_evals=num_batches, eval_op=update_ops,
-        final_op=[summary_op, model.global_step],
-        summary_op=summary_op if write_summaries else None)
+        final_op=[summary_op, model.global_step], summary_op=None)
   summaries = tf.Summary.FromString(serialized)
+  if write_summaries:
+    # Written here, not by tf_slim's summary hook, whose writer also stores the
+    # eval graph (13 MB for groove_4bar_hier) that the train events already hold.
+    with contextlib.closing(tf.summary.FileWriter(eval_dir)) as writer:
+      writer.add_summary(summaries, int(step))
   values = {v.tag: float(v.simple_value) for v in summaries.value}
   return int(step), values
 

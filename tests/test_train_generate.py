@@ -4,6 +4,7 @@ Every script runs as a user runs it (a subprocess); models use tiny --hparams. C
 dataset/grooves only, no Groove download. (hierdec-drums_4bar_large with tiny hparams
 would be the small model again: tests/test_configs.py checks its sizes.)
 """
+import glob
 import json
 import os
 import re
@@ -198,6 +199,14 @@ def test_eval_runs_once_on_every_window_and_writes_sane_metrics(
   wrong_steps = 1 - metrics['reconstruction_accuracy_sampled']
   assert max(errors.values()) <= wrong_steps + 1e-9 <= sum(errors.values()) + 2e-9
   assert 'reconstruction_accuracy_sampled' in stdout
+  # TensorBoard's eval summaries at the checkpoint's step, without a copy of the graph.
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top  (slow import)
+  events = glob.glob(os.path.join(run_dir, 'eval', 'events.out.tfevents.*'))
+  assert events and sum(os.path.getsize(path) for path in events) < 100_000
+  tags = {(event.step, value.tag) for path in events
+          for event in tf.compat.v1.train.summary_iterator(path)
+          for value in event.summary.value}
+  assert (metrics['global_step'], 'metrics/accuracy') in tags
 
 
 def test_eval_musical_measures_tell_an_untrained_model_from_the_data(
