@@ -6,7 +6,6 @@ checkpoint is evaluated once, on every example, with the same graph
 paper's sampled reconstruction accuracy, which Magenta does not compute, and
 the musical measures of `groove_metrics` for samples and interpolations.
 """
-import contextlib
 import copy
 import os
 
@@ -79,7 +78,7 @@ def _eval_pass(checkpoint, eval_dir, config, dataset_fn, num_batches, master,
   if write_summaries:
     # Written here, not by tf_slim's summary hook, whose writer also stores the
     # eval graph (13 MB for groove_4bar_hier) that the train events already hold.
-    with contextlib.closing(tf.summary.FileWriter(eval_dir)) as writer:
+    with tf.summary.FileWriter(eval_dir) as writer:
       writer.add_summary(summaries, int(step))
   values = {v.tag: float(v.simple_value) for v in summaries.value}
   return int(step), values
