@@ -13,6 +13,8 @@ compatibility patch is applied with a warning, so an upgrade shows up at once.
     TF_CPP_MIN_LOG_LEVEL=3   TensorFlow's C++ log noise hidden, unless --verbose
     malloc                   freed memory kept for reuse, not zero-filled anew
     pyfluidsynth             imported once, quietly (it prints on import)
+    note_seq.notebook_utils, sklearn.metrics
+                             start-up: loaded on first use, not on import
   patches
     mido midifiles.Message          speed: bytes checked once per message
     LSTMBlockCell.call              speed: MatMul cells, on oneDNN, their
@@ -44,10 +46,15 @@ compatibility patch is applied with a warning, so an upgrade shows up at once.
 """
 import contextlib
 import ctypes
+import importlib
+import importlib.machinery
 import importlib.metadata
+import importlib.util
 import io
 import logging
 import os
+import sys
+import types
 import warnings
 
 from drumvae import cli
@@ -55,6 +62,7 @@ from drumvae import cli
 WRITTEN_AGAINST = {
     'magenta': '2.1.4',
     'mido': '1.3.3',
+    'note-seq': '0.0.5',
     'tensorflow': '2.21',
     'tf-slim': '1.1.0',
 }
@@ -99,11 +107,69 @@ def written_for_installed(package, what, speed_only):
 
 
 def setup(verbose=False):
-  """The environment, and the patch of mido; cheap (no TensorFlow). Idempotent."""
+  """The environment, the patch of mido, imports deferred; cheap (no TensorFlow). Idempotent."""
   set_environment(verbose)
   keep_freed_memory_for_reuse()
   import_fluidsynth_quietly()
   read_midi_bytes_once()
+  load_on_first_use(DEFERRED_MODULES)
+
+
+# Modules Magenta's dependencies import on import that this toolkit never calls:
+# note_seq's notebook helpers (they import bokeh and IPython; note_seq imports
+# these two names from them) and the scikit-learn metrics tf_slim keeps for its
+# clustering loss. Each is the module's name: the names imported from it.
+DEFERRED_MODULES = {
+    'note_seq.notebook_utils': ('play_sequence', 'plot_sequence'),
+    'sklearn.metrics': (),
+}
+
+
+def load_on_first_use(modules):
+  """Makes each module of `modules` load when first used instead of on import.
+
+  Every script's start-up pays for what its imports import (README: Speed).
+  A module not loaded yet stands in sys.modules as a `_LoadedOnFirstUse`,
+  which loads the real one on the first use of an attribute; the names the
+  importing package takes from it by name are functions that do the same.
+  """
+  if not written_for_installed('note-seq', 'loading notebook helpers on first use',
+                               speed_only=True):
+    return
+  for name, imported_by_name in modules.items():
+    if name not in sys.modules:
+      sys.modules[name] = _LoadedOnFirstUse(name, imported_by_name)
+
+
+class _LoadedOnFirstUse(types.ModuleType):
+  """Stands in sys.modules for the module of its name until that is used."""
+
+  def __init__(self, name, imported_by_name):
+    super().__init__(name)
+    parent = importlib.util.find_spec(name.rpartition('.')[0])  # does not import it
+    spec = importlib.machinery.PathFinder.find_spec(name, parent.submodule_search_locations)
+    # The import system asks for __path__ to import a submodule, and of a
+    # module imported `from` (no submodule then): only a package answers.
+    self._is_package = spec.submodule_search_locations is not None
+    for attribute in imported_by_name:
+      setattr(self, attribute, self._forwarding(attribute))
+
+  def __getattr__(self, attribute):  # attributes this stand-in does not have
+    if attribute.startswith('__') and not (attribute == '__path__' and self._is_package):
+      raise AttributeError(attribute)  # e.g. __file__, read by whatever scans sys.modules
+    return getattr(self._real_module(), attribute)
+
+  def _forwarding(self, attribute):
+    def forwarded(*args, **kwargs):
+      return getattr(self._real_module(), attribute)(*args, **kwargs)
+    forwarded.__name__ = attribute
+    return forwarded
+
+  def _real_module(self):
+    if sys.modules.get(self.__name__) is self:
+      del sys.modules[self.__name__]
+      importlib.import_module(self.__name__)
+    return sys.modules[self.__name__]
 
 
 def load_tensorflow(verbose=False, fast_lstms=True):

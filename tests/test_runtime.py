@@ -67,6 +67,28 @@ def test_setup_keeps_tensorflow_quiet_and_stdout_clean():
   assert 'oneDNN' in loud.stderr  # the note is there to hide
 
 
+def test_notebook_helpers_and_sklearn_load_on_first_use_and_then_work():
+  """Magenta's import no longer loads bokeh's plotting or scikit-learn; both load when used."""
+  stdout = run_python(
+      'import json, sys\n'
+      'from drumvae import runtime\n'
+      'runtime.setup()\n'
+      'runtime.load_tensorflow()\n'
+      'import configs\n'
+      'from magenta.models.music_vae import TrainedModel\n'
+      'loaded = sorted(m for m in ("bokeh.plotting", "sklearn") if m in sys.modules)\n'
+      'import note_seq, numpy as np\n'
+      'from tf_slim.losses import metric_learning\n'
+      'from sklearn import mixture\n'
+      'note_seq.play_sequence(note_seq.NoteSequence(), synth=lambda s, sample_rate: np.zeros(8))\n'
+      'print(json.dumps({"loaded at start": loaded,\n'
+      '                  "loaded at the player": "bokeh.plotting" in sys.modules,\n'
+      '                  "rand score": metric_learning.metrics.adjusted_rand_score([0, 1], [0, 1]),\n'
+      '                  "mixture": mixture.GaussianMixture(1).fit(np.eye(3)).n_components}))')
+  assert json.loads(stdout.splitlines()[-1]) == {
+      'loaded at start': [], 'loaded at the player': True, 'rand score': 1.0, 'mixture': 1}
+
+
 def test_midi_reader_patch_reads_the_same_messages():
   messages = run_python(
       'import mido, sys\n'
