@@ -11,8 +11,9 @@
 #                   install the page's pinned packages (npm ci) and serve web/ on
 #                   http://127.0.0.1:$(PORT) (default 8000)
 # make test      -- set up, add Apache Beam and the browser tests' Chromium and
-#                   Playwright, then run the test suite (two test files at a time:
-#                   most of the time goes to single-threaded TF graph building)
+#                   Playwright, then run the test suite (two test files at a time,
+#                   the slowest first: most of the time goes to single-threaded TF
+#                   graph building; tests/conftest.py lists the slowest files)
 PY := .venv/bin/python
 INTERPOLATE_FROM := dataset/grooves/rock_0_96bpm.mid
 INTERPOLATE_TO   := dataset/grooves/funk_0_92bpm.mid
@@ -78,4 +79,4 @@ browser: setup web-deps
 	  echo "make browser: chromium not installed (not root, or no apt): the browser tests will be skipped" >&2
 
 test: beam browser
-	$(PY) -m pytest -q -n 2 --dist loadfile tests
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder tests
