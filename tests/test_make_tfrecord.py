@@ -21,8 +21,10 @@ IN_PROCESS = 1  # num_workers for small inputs, where starting workers costs mor
 
 
 def read_records(path):
-  return [note_seq.NoteSequence.FromString(record.numpy())
-          for record in tf.data.TFRecordDataset(str(path))]
+  """The NoteSequences in a TFRecord file, in eager or graph mode (another test
+  file in the same worker may have turned graph mode on)."""
+  return [note_seq.NoteSequence.FromString(record)
+          for record in tf.compat.v1.io.tf_record_iterator(str(path))]
 
 
 def run_script(*args):
