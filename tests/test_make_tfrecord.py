@@ -6,13 +6,12 @@ import shutil
 import subprocess
 import sys
 
-import note_seq
 import pytest
-import tensorflow as tf
 
 from drumvae import cli
 from drumvae import midi
 from drumvae import conversion
+from drumvae import dataset
 from drumvae import midi_corpus
 from conftest import REPO, write_bad_midi_files
 
@@ -21,10 +20,9 @@ IN_PROCESS = 1  # num_workers for small inputs, where starting workers costs mor
 
 
 def read_records(path):
-  """The NoteSequences in a TFRecord file, in eager or graph mode (another test
-  file in the same worker may have turned graph mode on)."""
-  return [note_seq.NoteSequence.FromString(record)
-          for record in tf.compat.v1.io.tf_record_iterator(str(path))]
+  """The NoteSequences in a TFRecord file, as training reads them (in eager or
+  graph mode: another test file in the same worker may have turned graph mode on)."""
+  return list(dataset.read_note_sequences(str(path)))
 
 
 def run_script(*args):
