@@ -154,6 +154,8 @@ def main(argv):
   if FLAGS.mode == 'eval' and not FLAGS.eval_continuous:
     run_dirs.check_has_checkpoint(os.path.expanduser(FLAGS.run_dir))
   flag_values = cli.flag_values()  # as given: importing Magenta redefines some
+  if FLAGS.mode == 'train':
+    print(runtime.use_training_threads(), flush=True)
   runtime.load_tensorflow(FLAGS.verbose)  # ~10 s, so after the cheap checks
   import configs  # pylint: disable=g-import-not-at-top,unused-import  (registers them)
   from drumvae import training  # pylint: disable=g-import-not-at-top

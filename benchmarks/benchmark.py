@@ -333,6 +333,8 @@ def child_train(job):
   runtime.setup()
   if job['variant'] == 'stock':  # setup() sets it where the environment does not
     os.environ.pop('TF_ENABLE_ONEDNN_OPTS', None)
+  else:
+    runtime.use_training_threads()  # as train.py does
   runtime.load_tensorflow(fast_lstms=job['variant'] == 'ours')
   records = []
   hook = step_timer(records)
@@ -599,7 +601,8 @@ def write_report(path, argv, machine, num_files, conversion, results, profiles, 
       '## Training', '',
       f'Median of {FLAGS.measured_steps} steps after {FLAGS.warmup_steps} warm-up steps; '
       'a step is timed from one `after_run` to the next, so it includes the hooks and '
-      'summary writing. **ours** = `train.py`\'s `train()` (oneDNN on, fast CPU LSTMs: MatMul '
+      'summary writing. **ours** = `train.py`\'s `train()` (oneDNN on, each op on half the cores '
+      '(`TF_NUM_INTRAOP_THREADS`), fast CPU LSTMs: MatMul '
       'cells, encoder input products hoisted out of the time loop, freed memory kept for '
       'reuse, examples converted once up front, Magenta\'s `train()`); **stock** = Magenta\'s '
       '`music_vae_train.train()` with `data.get_dataset` (only the unbatch workaround) and '

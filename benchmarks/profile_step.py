@@ -100,6 +100,7 @@ def profile(config, batch_size, precision, examples_path, warmup_steps, traced_s
   """Trains warmup_steps + traced_steps of train.py's step; returns the TraceHook."""
   from drumvae import runtime  # pylint: disable=g-import-not-at-top
   runtime.setup()
+  runtime.use_training_threads()  # as train.py does
   runtime.load_tensorflow()
   import configs  # pylint: disable=g-import-not-at-top,unused-import  (registers them)
   from drumvae import training  # pylint: disable=g-import-not-at-top

@@ -11,6 +11,8 @@ compatibility patch is applied with a warning, so an upgrade shows up at once.
     TF_USE_LEGACY_KERAS=1    Magenta's tf.compat.v1 layers need Keras 2 (tf-keras)
     TF_ENABLE_ONEDNN_OPTS=1  oneDNN kernels on every CPU (faster LSTM training)
     TF_CPP_MIN_LOG_LEVEL=3   TensorFlow's C++ log noise hidden, unless --verbose
+    TF_NUM_INTRAOP_THREADS   training only (use_training_threads): each op on
+                             half the cores, two ops side by side
     malloc                   freed memory kept for reuse, not zero-filled anew
     pyfluidsynth             imported once, quietly (it prints on import)
     note_seq.notebook_utils, sklearn.metrics
@@ -199,6 +201,25 @@ def set_environment(verbose=False):
     os.environ.setdefault(name, value)
   if verbose:
     os.environ['TF_CPP_MIN_LOG_LEVEL'] = '0'  # effective if TF is not loaded yet
+
+
+def use_training_threads(cpus=None):
+  """Runs each TensorFlow op on half the usable cores, so two ops run side by side.
+
+  A training step is mostly time loops of small MatMuls and element-wise ops
+  (64 rows at batch 64), and the encoder runs two of them at once, one per
+  direction. Split over every core, each such op spends much of its time
+  handing work between threads; on half the cores each, the two directions
+  run side by side (BENCHMARKS.md; measured on 2 cores, where an op gets one).
+  Sets TF_NUM_INTRAOP_THREADS unless the user set it; TensorFlow reads it when
+  it makes its CPU device, so call this before TensorFlow runs anything.
+  Returns the line train.py prints.
+  """
+  from drumvae import midi_corpus  # pylint: disable=g-import-not-at-top  (imports mido)
+  cpus = cpus or midi_corpus.available_cpus()
+  os.environ.setdefault('TF_NUM_INTRAOP_THREADS', str(max(1, cpus // 2)))
+  return (f'threads: {os.environ["TF_NUM_INTRAOP_THREADS"]} per op, of {cpus} usable '
+          '(TF_NUM_INTRAOP_THREADS)')
 
 
 def check_environment():

@@ -81,6 +81,9 @@ def test_train_writes_checkpoint_and_records_settings(trained_runs, config):
   assert checkpoint_steps(run_dir)[-1] == 2
   assert 'step 2/2  loss ' in stdout
   assert PRECISION_LINE[TRAIN_PRECISION[config]] in stdout
+  intra_op_threads = os.environ.get('TF_NUM_INTRAOP_THREADS') or max(
+      1, len(os.sched_getaffinity(0)) // 2)
+  assert f'threads: {intra_op_threads} per op, of ' in stdout
   assert ('windows, augmented: limbs+thin) from' in stdout) == bool(AUGMENT[config])
   with open(os.path.join(run_dir, 'run.json')) as f:
     recorded = json.load(f)
