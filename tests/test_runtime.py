@@ -47,7 +47,8 @@ def test_setup_sets_the_environment_but_keeps_what_the_user_set(monkeypatch):
 
 def test_training_runs_each_op_on_half_the_cores_unless_the_user_chose(monkeypatch):
   monkeypatch.delenv('TF_NUM_INTRAOP_THREADS', raising=False)
-  assert runtime.use_training_threads(cpus=8) == 'threads: 4 per op, of 8 usable (TF_NUM_INTRAOP_THREADS)'
+  assert (runtime.use_training_threads(cpus=8)
+          == 'threads: 4 per op, of 8 usable (TF_NUM_INTRAOP_THREADS)')
   monkeypatch.delenv('TF_NUM_INTRAOP_THREADS')
   assert runtime.use_training_threads(cpus=1).startswith('threads: 1 per op')
   monkeypatch.setenv('TF_NUM_INTRAOP_THREADS', '3')

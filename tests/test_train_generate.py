@@ -16,6 +16,8 @@ import pretty_midi
 import pytest
 
 from note_seq import drums_encoder_decoder
+
+from drumvae import midi_corpus
 from conftest import REPO, TINY_HPARAMS
 
 # The pitch DrumsConverter writes for each of its 9 drum classes.
@@ -82,7 +84,7 @@ def test_train_writes_checkpoint_and_records_settings(trained_runs, config):
   assert 'step 2/2  loss ' in stdout
   assert PRECISION_LINE[TRAIN_PRECISION[config]] in stdout
   intra_op_threads = os.environ.get('TF_NUM_INTRAOP_THREADS') or max(
-      1, len(os.sched_getaffinity(0)) // 2)
+      1, midi_corpus.available_cpus() // 2)
   assert f'threads: {intra_op_threads} per op, of ' in stdout
   assert ('windows, augmented: limbs+thin) from' in stdout) == bool(AUGMENT[config])
   with open(os.path.join(run_dir, 'run.json')) as f:
