@@ -171,9 +171,8 @@ def machine_info():
   """Facts about this machine read at run time; the MatMul ceiling is added by run_all."""
   versions = {name: importlib.metadata.version(name) for name in
               ('tensorflow-cpu', 'tf-keras', 'magenta', 'note-seq', 'tf-slim')}
-  usable = (len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity')
-            else os.cpu_count())
-  return {**cpu_info(), 'cpus': os.cpu_count(), 'usable_cpus': usable,
+  from drumvae import midi_corpus  # pylint: disable=g-import-not-at-top
+  return {**cpu_info(), 'cpus': os.cpu_count(), 'usable_cpus': midi_corpus.available_cpus(),
           'python': platform.python_version(), 'versions': versions,
           'load_start': os.getloadavg(), 'memory_gb': os.sysconf('SC_PAGE_SIZE') *
           os.sysconf('SC_PHYS_PAGES') / 2**30}
