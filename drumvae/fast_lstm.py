@@ -78,10 +78,12 @@ def build_decoder_with_output_projection(self, hparams, output_depth, is_trainin
     self._output_layer = OutputProjection(layer.units, name=layer.name)  # pylint: disable=protected-access
 
 
-def _lstm_step(gates, cs_prev, forget_bias):
+def _lstm_step(gates, cs_prev, forget_bias=0.0):
   """LSTMBlockCell's op after the MatMul (gate order i, ci, f, o; no peephole)."""
   i, ci, f, o = tf.split(gates, 4, axis=1)
-  cs = tf.sigmoid(i) * tf.tanh(ci) + tf.sigmoid(f + forget_bias) * cs_prev
+  if forget_bias:
+    f += forget_bias
+  cs = tf.sigmoid(i) * tf.tanh(ci) + tf.sigmoid(f) * cs_prev
   h = tf.tanh(cs) * tf.sigmoid(o)
   return h, tf.nn.rnn_cell.LSTMStateTuple(cs, h)
 
@@ -98,13 +100,13 @@ def call_as_matmul(self, inputs, state):
 
 
 class _RecurrentHalfOfLSTMCell(tf.nn.rnn_cell.RNNCell):
-  """An LSTMBlockCell step whose inputs come already multiplied by their kernel rows."""
+  """An LSTMBlockCell step whose inputs come already multiplied by their kernel rows
+  (and with the bias and the forget bias added)."""
 
-  def __init__(self, num_units, recurrent_kernel, forget_bias):
+  def __init__(self, num_units, recurrent_kernel):
     super().__init__()
     self._num_units = num_units
     self._recurrent_kernel = recurrent_kernel
-    self._forget_bias = forget_bias
 
   @property
   def state_size(self):
@@ -116,8 +118,7 @@ class _RecurrentHalfOfLSTMCell(tf.nn.rnn_cell.RNNCell):
 
   def call(self, inputs, state):
     cs_prev, h_prev = state
-    return _lstm_step(inputs + matmul(h_prev, self._recurrent_kernel),
-                      cs_prev, self._forget_bias)
+    return _lstm_step(inputs + matmul(h_prev, self._recurrent_kernel), cs_prev)
 
 
 def _plain_lstm_cell(layer):
@@ -143,48 +144,59 @@ def _plain_lstm_cell(layer):
 def _run_direction(layer, inputs, sequence_length, scope):
   """One direction of one encoder layer, with the input products hoisted.
 
-  `inputs` and the outputs are time-major: [time, batch, depth].
+  `inputs` and the outputs are time-major: [time, batch, depth]. Returns the
+  outputs (zero past each sequence's length) and the last h of each sequence.
   """
   with tf.variable_scope(scope) as direction_scope:
-    input_depth = inputs.shape[-1]
+    input_depth = int(inputs.shape[-1])
     # Calling the layer once (on no rows) creates its variables with the names
     # dynamic_rnn would give them, so checkpoints do not change.
     layer(tf.zeros([0, input_depth]), layer.zero_state(0, tf.float32))
     lstm_cell = _plain_lstm_cell(layer)
-    kernel = lstm_cell._kernel  # pylint: disable=protected-access
     num_units = lstm_cell.output_size
+    # Split, not sliced: the kernel's gradient is then one concatenation, not two
+    # kernel-sized zero tensors each filled in part and added up.
+    input_kernel, recurrent_kernel = tf.split(
+        lstm_cell._kernel, [input_depth, num_units])  # pylint: disable=protected-access
+    forget_bias = tf.constant(
+        [0.0] * (2 * num_units) + [lstm_cell._forget_bias] * num_units  # pylint: disable=protected-access
+        + [0.0] * num_units)
     input_products = tf.nn.bias_add(
-        matmul(tf.reshape(inputs, [-1, input_depth]), kernel[:input_depth]),
-        lstm_cell._bias)  # pylint: disable=protected-access
+        matmul(tf.reshape(inputs, [-1, input_depth]), input_kernel),
+        lstm_cell._bias + forget_bias)  # pylint: disable=protected-access
     input_products = tf.reshape(
         input_products, tf.concat([tf.shape(inputs)[:2], [4 * num_units]], 0))
 
     @tf.custom_gradient
     def recurrence(input_products, recurrent_kernel):
-      outputs, state = tf.nn.dynamic_rnn(
-          _RecurrentHalfOfLSTMCell(num_units, recurrent_kernel,
-                                   lstm_cell._forget_bias),  # pylint: disable=protected-access
-          input_products, sequence_length=sequence_length, dtype=tf.float32,
-          time_major=True, scope=direction_scope)
+      # All steps of every sequence, without dynamic_rnn's per-step masking
+      # (three selects a step and theirs in the backward pass); the steps past
+      # a sequence's length are masked once below.
+      outputs, _ = tf.nn.dynamic_rnn(
+          _RecurrentHalfOfLSTMCell(num_units, recurrent_kernel), input_products,
+          dtype=tf.float32, time_major=True, scope=direction_scope)
 
-      def gradients(d_outputs, d_cs, d_h):
+      def gradients(d_outputs):
         # Back through the time loop for the gates' gradients only; the
         # recurrent kernel's gradient, sum over t of h[t-1]^T x d_gates[t], is
         # then one MatMul instead of 64 small ones each adding up a full
-        # kernel-sized matrix. (Past a sequence's length d_gates is 0.)
-        d_gates, = tf.gradients([outputs, state.c, state.h], [input_products],
-                                grad_ys=[d_outputs, d_cs, d_h])
+        # kernel-sized matrix.
+        d_gates, = tf.gradients(outputs, [input_products], grad_ys=d_outputs)
         previous_h = tf.pad(outputs[:-1], [[1, 0], [0, 0], [0, 0]])
         d_recurrent_kernel = matmul(tf.reshape(previous_h, [-1, num_units]),
                                     tf.reshape(d_gates, [-1, 4 * num_units]),
                                     transpose_a=True)
         return d_gates, tf.cast(d_recurrent_kernel, recurrent_kernel.dtype)
 
-      return (outputs, state.c, state.h), gradients
+      return outputs, gradients
 
-    outputs, cs, h = recurrence(
-        input_products, weights_for_products(None, kernel[input_depth:]))
-    return outputs, tf.nn.rnn_cell.LSTMStateTuple(cs, h)
+    outputs = recurrence(input_products, weights_for_products(None, recurrent_kernel))
+    # A step past its sequence's length changes nothing after it (the outputs
+    # feed forward only), so masking the outputs afterwards is the same sum.
+    within_length = tf.sequence_mask(sequence_length, tf.shape(outputs)[0], tf.float32)
+    outputs *= tf.expand_dims(tf.transpose(within_length), 2)
+    last = tf.stack([sequence_length - 1, tf.range(tf.shape(outputs)[1])], 1)
+    return outputs, tf.gather_nd(outputs, last)
 
 
 def encode_with_hoisted_input_products(self, sequence, sequence_length):
@@ -201,8 +213,8 @@ def encode_with_hoisted_input_products(self, sequence, sequence_length):
     for i, (layer_fw, layer_bw) in enumerate(zip(cells_fw, cells_bw)):
       inputs = tf.cast(inputs, PRODUCT_DTYPE)
       with tf.variable_scope(f'cell_{i}'), tf.variable_scope('bidirectional_rnn'):
-        outputs_fw, state_fw = _run_direction(layer_fw, inputs, sequence_length, 'fw')
-        outputs_bw, state_bw = _run_direction(layer_bw, reverse(inputs),
-                                              sequence_length, 'bw')
+        outputs_fw, last_fw = _run_direction(layer_fw, inputs, sequence_length, 'fw')
+        outputs_bw, last_bw = _run_direction(layer_bw, reverse(inputs),
+                                             sequence_length, 'bw')
       inputs = tf.concat([outputs_fw, reverse(outputs_bw)], 2)
-  return tf.concat([state_fw.h, state_bw.h], 1)
+  return tf.concat([last_fw, last_bw], 1)
