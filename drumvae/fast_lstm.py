@@ -12,8 +12,10 @@ Two changes, which `drumvae.runtime.use_fast_cpu_lstms()` patches into Magenta:
   MatMuls run much nearer the CPU's peak than 64 small ones. The decoder cannot
   do this: with scheduled sampling its next input depends on its last output.
   The encoder also runs time-major throughout (one transpose of the drum roll,
-  none of the 4x wider products), and casts each layer's inputs to the product
-  dtype once for both directions.
+  none of the 4x wider products), casts each layer's inputs to the product
+  dtype once for both directions, adds the forget bias with the bias, and masks
+  the steps past each sequence's length once after its time loop, not at every
+  step: fewer small ops a step.
 
 With `PRODUCT_DTYPE` bfloat16 (`runtime.use_precision`), these MatMuls and the
 decoder's output projection take bfloat16 inputs, which CPUs with AVX512_BF16 or
