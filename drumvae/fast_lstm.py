@@ -197,7 +197,9 @@ def _run_direction(layer, inputs, sequence_length, scope):
     # feed forward only), so masking the outputs afterwards is the same sum.
     within_length = tf.sequence_mask(sequence_length, tf.shape(outputs)[0], tf.float32)
     outputs *= tf.expand_dims(tf.transpose(within_length), 2)
-    last = tf.stack([sequence_length - 1, tf.range(tf.shape(outputs)[1])], 1)
+    # An empty sequence (TrainedModel pads its batches with them) gets a zero
+    # h, as dynamic_rnn gives it: its masked output at step 0.
+    last = tf.stack([tf.maximum(sequence_length - 1, 0), tf.range(tf.shape(outputs)[1])], 1)
     return outputs, tf.gather_nd(outputs, last)
 
 

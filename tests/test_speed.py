@@ -93,8 +93,9 @@ def encoder_outputs_and_gradients(tf, fast, inputs, lengths, weights):
 
 def test_hoisted_encoder_equals_magentas_with_the_same_variables(tf):
   random = np.random.RandomState(1)
-  inputs = (random.rand(5, 12, 10) < 0.3).astype(np.float32)
-  lengths = np.array([12, 7, 1, 12, 4], np.int32)  # Short ones too: masking.
+  inputs = (random.rand(6, 12, 10) < 0.3).astype(np.float32)
+  # Short ones too (masking), and an empty one, as TrainedModel pads its batches.
+  lengths = np.array([12, 7, 1, 12, 4, 0], np.int32)
   layer = 'encoder/cell_{}/bidirectional_rnn/{}/multi_rnn_cell/cell_0/lstm_cell/{}'
   shapes = {}
   for i, (input_depth, units) in enumerate(((10, 24), (48, 16))):
