@@ -11,11 +11,14 @@ Two changes, which `drumvae.runtime.use_fast_cpu_lstms()` patches into Magenta:
   the drum roll; layer 2: layer 1's outputs), so this is the same sum; a few big
   MatMuls run much nearer the CPU's peak than 64 small ones. The decoder cannot
   do this: with scheduled sampling its next input depends on its last output.
-  The encoder also runs time-major throughout (one transpose of the drum roll,
-  none of the 4x wider products), casts each layer's inputs to the product
-  dtype once for both directions, adds the forget bias with the bias, and masks
-  the steps past each sequence's length once after its time loop, not at every
-  step: fewer small ops a step.
+  A layer that trains with input dropout (the CPU and GrooVAE configs) is
+  hoisted, its dropout masks drawn for all steps at once, only where its input
+  is at least as wide as its state; a narrower one (the drum roll's, GrooVAE's)
+  keeps the per-step loop, which measured as fast or faster. The encoder also
+  runs time-major throughout (one transpose of the drum roll, none of the 4x
+  wider products), adds the forget bias with the bias, and masks the steps past
+  each sequence's length once after its time loop, not at every step: fewer
+  small ops a step.
 
 With `PRODUCT_DTYPE` bfloat16 (`runtime.use_precision`), these MatMuls and the
 decoder's output projection take bfloat16 inputs, which CPUs with AVX512_BF16 or
@@ -124,37 +127,46 @@ class _RecurrentHalfOfLSTMCell(tf.nn.rnn_cell.RNNCell):
 
 
 def _plain_lstm_cell(layer):
-  """The LSTMBlockCell of an encoder layer (a 1-cell MultiRNNCell), if plain.
+  """The LSTMBlockCell of an encoder layer (a 1-cell MultiRNNCell) and its input
+  keep probability, if plain.
 
-  None where dropout, a residual connection or a peephole is configured: those
-  layers run Magenta's way.
+  None where output or state dropout, a residual connection or a peephole is
+  configured: those layers run Magenta's way.
   """
   cells = getattr(layer, '_cells', [])
   if len(cells) != 1:
     return None
-  cell = cells[0]
+  cell, input_keep_prob = cells[0], 1.0
   if isinstance(cell, tf.nn.rnn_cell.DropoutWrapper):
-    if cell._input_keep_prob != 1.0:  # pylint: disable=protected-access
+    # pylint: disable=protected-access
+    if (cell._output_keep_prob != 1.0 or cell._state_keep_prob != 1.0
+        or cell._variational_recurrent or not isinstance(cell._input_keep_prob, float)):
       return None
-    cell = cell.cell
+    cell, input_keep_prob = cell.cell, cell._input_keep_prob
+    # pylint: enable=protected-access
   if (type(cell) is not contrib_rnn.LSTMBlockCell  # pylint: disable=unidiomatic-typecheck
       or cell._use_peephole or cell._cell_clip > 0):  # pylint: disable=protected-access
     return None
-  return cell
+  return cell, input_keep_prob
 
 
 def _run_direction(layer, inputs, sequence_length, scope):
   """One direction of one encoder layer, with the input products hoisted.
 
-  `inputs` and the outputs are time-major: [time, batch, depth]. Returns the
-  outputs (zero past each sequence's length) and the last h of each sequence.
+  `inputs` (float32) and the outputs are time-major: [time, batch, depth].
+  Returns the outputs (zero past each sequence's length) and the last h of
+  each sequence.
   """
   with tf.variable_scope(scope) as direction_scope:
     input_depth = int(inputs.shape[-1])
     # Calling the layer once (on no rows) creates its variables with the names
     # dynamic_rnn would give them, so checkpoints do not change.
     layer(tf.zeros([0, input_depth]), layer.zero_state(0, tf.float32))
-    lstm_cell = _plain_lstm_cell(layer)
+    lstm_cell, input_keep_prob = _plain_lstm_cell(layer)
+    if input_keep_prob < 1.0:
+      # DropoutWrapper's input dropout draws a new mask for each step, element
+      # and unit: drawn for all steps at once, it is the same distribution.
+      inputs = tf.nn.dropout(inputs, rate=1.0 - input_keep_prob)
     num_units = lstm_cell.output_size
     # Split, not sliced: the kernel's gradient is then one concatenation, not two
     # kernel-sized zero tensors each filled in part and added up.
@@ -203,11 +215,18 @@ def _run_direction(layer, inputs, sequence_length, scope):
     return outputs, tf.gather_nd(outputs, last)
 
 
+def _hoisted(layer, input_depth):
+  """Whether an encoder layer runs with its input products hoisted (see above)."""
+  plain = _plain_lstm_cell(layer)
+  if plain is None:
+    return False
+  lstm_cell, input_keep_prob = plain
+  return input_keep_prob == 1.0 or input_depth >= lstm_cell.output_size
+
+
 def encode_with_hoisted_input_products(self, sequence, sequence_length):
   """BidirectionalLstmEncoder.encode (stack_bidirectional_dynamic_rnn), hoisted."""
   cells_fw, cells_bw = self._cells  # pylint: disable=protected-access
-  if any(_plain_lstm_cell(layer) is None for layer in cells_fw + cells_bw):
-    return STOCK_ENCODE(self, sequence, sequence_length)
 
   def reverse(x):
     return tf.reverse_sequence(x, sequence_length, seq_axis=0, batch_axis=1)
@@ -215,10 +234,17 @@ def encode_with_hoisted_input_products(self, sequence, sequence_length):
   inputs = tf.transpose(sequence, [1, 0, 2])
   with tf.variable_scope(self._name_or_scope):  # pylint: disable=protected-access
     for i, (layer_fw, layer_bw) in enumerate(zip(cells_fw, cells_bw)):
-      inputs = tf.cast(inputs, PRODUCT_DTYPE)
-      with tf.variable_scope(f'cell_{i}'), tf.variable_scope('bidirectional_rnn'):
-        outputs_fw, last_fw = _run_direction(layer_fw, inputs, sequence_length, 'fw')
-        outputs_bw, last_bw = _run_direction(layer_bw, reverse(inputs),
-                                             sequence_length, 'bw')
-      inputs = tf.concat([outputs_fw, reverse(outputs_bw)], 2)
+      input_depth = int(inputs.shape[-1])
+      with tf.variable_scope(f'cell_{i}'):
+        if _hoisted(layer_fw, input_depth) and _hoisted(layer_bw, input_depth):
+          with tf.variable_scope('bidirectional_rnn'):
+            outputs_fw, last_fw = _run_direction(layer_fw, inputs, sequence_length, 'fw')
+            outputs_bw, last_bw = _run_direction(layer_bw, reverse(inputs),
+                                                 sequence_length, 'bw')
+          outputs_bw = reverse(outputs_bw)
+        else:  # as stack_bidirectional_dynamic_rnn runs each layer
+          (outputs_fw, outputs_bw), (state_fw, state_bw) = tf.nn.bidirectional_dynamic_rnn(
+              layer_fw, layer_bw, inputs, sequence_length, dtype=tf.float32, time_major=True)
+          last_fw, last_bw = state_fw[-1].h, state_bw[-1].h
+      inputs = tf.concat([outputs_fw, outputs_bw], 2)
   return tf.concat([last_fw, last_bw], 1)

@@ -74,44 +74,81 @@ def test_matmul_lstm_cell_equals_the_block_op_with_the_same_variables(tf):
     np.testing.assert_allclose(matmul, block, rtol=1e-4, atol=1e-5)
 
 
-def encoder_outputs_and_gradients(tf, fast, inputs, lengths, weights):
+def encoder_outputs_and_gradients(tf, fast, inputs, lengths, weights, hparams=''):
   """Magenta's bidirectional encoder (2 layers) and its gradients, with set weights."""
   from magenta.models.music_vae import lstm_models  # pylint: disable=g-import-not-at-top
   import configs  # pylint: disable=g-import-not-at-top
   from drumvae import models  # pylint: disable=g-import-not-at-top
 
   def build(x):
-    hparams = models.get_config('hierdec-drums_4bar_small',
-                                 'enc_rnn_size=[24,16]').hparams
+    tf.set_random_seed(0)
+    config = models.get_config('hierdec-drums_4bar_small', f'enc_rnn_size=[24,16],{hparams}')
     encoder = lstm_models.BidirectionalLstmEncoder()
-    encoder.build(hparams, is_training=True)
+    encoder.build(config.hparams, is_training=True)
     encoding = encoder.encode(x, tf.constant(lengths))
     return encoding, tf.reduce_sum(tf.sin(3 * encoding))
 
   return outputs_and_gradients(tf, fast, build, inputs, weights)
 
 
-def test_hoisted_encoder_equals_magentas_with_the_same_variables(tf):
-  random = np.random.RandomState(1)
-  inputs = (random.rand(6, 12, 10) < 0.3).astype(np.float32)
-  # Short ones too (masking), and an empty one, as TrainedModel pads its batches.
-  lengths = np.array([12, 7, 1, 12, 4, 0], np.int32)
+def encoder_weights(random):
+  """Weights of the 2-layer encoder above, by variable name."""
   layer = 'encoder/cell_{}/bidirectional_rnn/{}/multi_rnn_cell/cell_0/lstm_cell/{}'
   shapes = {}
   for i, (input_depth, units) in enumerate(((10, 24), (48, 16))):
     for direction in ('fw', 'bw'):
       shapes[layer.format(i, direction, 'kernel')] = (input_depth + units, 4 * units)
       shapes[layer.format(i, direction, 'bias')] = (4 * units,)
-  weights = {name: 0.4 * random.randn(*shape).astype(np.float32)
-             for name, shape in shapes.items()}
+  return {name: 0.4 * random.randn(*shape).astype(np.float32)
+          for name, shape in shapes.items()}
+
+
+@pytest.mark.parametrize('hoisted_layers', ['both', 'second'])
+def test_hoisted_encoder_equals_magentas_with_the_same_variables(tf, monkeypatch, hoisted_layers):
+  """Hoisted, and with a layer in the per-step loop (where a narrow layer trains with dropout)."""
+  from drumvae import fast_lstm  # pylint: disable=g-import-not-at-top
+  if hoisted_layers == 'second':  # the first layer's input is the 10-wide roll
+    monkeypatch.setattr(fast_lstm, '_hoisted', lambda layer, input_depth: input_depth != 10)
+  random = np.random.RandomState(1)
+  inputs = (random.rand(6, 12, 10) < 0.3).astype(np.float32)
+  # Short ones too (masking), and an empty one, as TrainedModel pads its batches.
+  lengths = np.array([12, 7, 1, 12, 4, 0], np.int32)
+  weights = encoder_weights(random)
   stock_names, stock_values = encoder_outputs_and_gradients(
       tf, False, inputs, lengths, weights)
   fast_names, fast_values = encoder_outputs_and_gradients(
       tf, True, inputs, lengths, weights)
-  assert stock_names == fast_names == list(shapes)  # Same checkpoints.
+  assert stock_names == fast_names == list(weights)  # Same checkpoints.
   for stock, fast in zip(stock_values, fast_values):
     assert np.abs(stock).max() > 1e-3  # Every gradient is really compared.
     np.testing.assert_allclose(fast, stock, rtol=1e-4, atol=1e-5)
+
+
+def test_hoisted_encoder_drops_inputs_out_as_magentas_does(tf):
+  """Input dropout, in the per-step loop (the first layer, narrower than its
+  state) and drawn for all steps at once (the second, hoisted): the same
+  distribution of encodings.
+
+  One window, repeated 4000 times: each copy gets its own dropout masks, so the
+  batch is a sample of the encodings dropout gives that window.
+  """
+  random = np.random.RandomState(2)
+  window = (random.rand(1, 12, 10) < 0.3).astype(np.float32)
+  inputs = np.repeat(window, 4000, axis=0)
+  lengths = np.full(4000, 12, np.int32)
+  weights = encoder_weights(random)
+  samples = {}
+  for fast in (False, True):
+    _, values = encoder_outputs_and_gradients(tf, fast, inputs, lengths, weights,
+                                              'dropout_keep_prob=0.5')
+    samples[fast] = values[0]
+  stock, hoisted = samples[False], samples[True]
+  assert stock.std(0).min() > 0.01  # Dropout is on in both.
+  # Each unit's mean and spread, and how the units (both directions, both
+  # layers' masks) vary together, agree within a few standard errors.
+  np.testing.assert_allclose(hoisted.mean(0), stock.mean(0), atol=0.1 * stock.std(0).mean())
+  np.testing.assert_allclose(hoisted.std(0), stock.std(0), rtol=0.1)
+  np.testing.assert_allclose(np.corrcoef(hoisted.T), np.corrcoef(stock.T), atol=0.1)
 
 
 def test_fast_path_and_stock_path_give_the_same_first_losses(groove_dir, tmp_path):
