@@ -79,14 +79,21 @@ def training_step(config, windows):
   return session, loss
 
 
-def random_windows(batch_size, seed=0):
-  """Drum rolls (9 drums + the 'no hit' column) and their one-hot 512-way targets."""
+def random_windows(config, batch_size, seed=0):
+  """Windows of random hits, as the config's converter shapes them: drum rolls
+  (9 drums + the 'no hit' column) and their one-hot 512-way targets, or
+  GrooVAE's hits, velocities and offsets (the humanizer's inputs: hits only)."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   random = np.random.RandomState(seed)
-  roll = (random.rand(batch_size, 64, 9) < 0.25).astype(np.float32)
-  inputs = np.concatenate([roll, (roll.sum(-1, keepdims=True) == 0).astype(np.float32)], -1)
-  outputs = np.eye(512, dtype=np.float32)[roll.dot(2 ** np.arange(9)).astype(int)]
-  return inputs, outputs
+  hits = (random.rand(batch_size, 64, 9) < 0.25).astype(np.float32)
+  if config.data_converter.output_depth == 512:
+    inputs = np.concatenate([hits, (hits.sum(-1, keepdims=True) == 0).astype(np.float32)], -1)
+    outputs = np.eye(512, dtype=np.float32)[hits.dot(2 ** np.arange(9)).astype(int)]
+    return inputs, outputs
+  velocities, offsets = hits * random.rand(*hits.shape), hits * (random.rand(*hits.shape) - 0.5)
+  zeros = np.zeros_like(hits)
+  return (np.concatenate([hits, zeros, zeros], -1).astype(np.float32),
+          np.concatenate([hits, velocities, offsets], -1).astype(np.float32))
 
 
 def parse_args():
@@ -111,7 +118,7 @@ def main():
   runtime.use_fast_cpu_lstms()
   print(runtime.use_precision(args.precision))
   baseline.PRODUCT_DTYPE = fast_lstm.PRODUCT_DTYPE
-  windows = random_windows(args.batch_size)
+  windows = random_windows(models.get_config(args.config), args.batch_size)
   steps = {}
   for name, module in ((args.baseline, baseline), ('working tree', fast_lstm)):
     use_lstms_of(module)
