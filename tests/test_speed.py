@@ -137,18 +137,20 @@ def test_hoisted_encoder_drops_inputs_out_as_magentas_does(tf):
   inputs = np.repeat(window, 4000, axis=0)
   lengths = np.full(4000, 12, np.int32)
   weights = encoder_weights(random)
-  samples = {}
-  for fast in (False, True):
-    _, values = encoder_outputs_and_gradients(tf, fast, inputs, lengths, weights,
-                                              'dropout_keep_prob=0.5')
-    samples[fast] = values[0]
-  stock, hoisted = samples[False], samples[True]
+  values = {fast: encoder_outputs_and_gradients(tf, fast, inputs, lengths, weights,
+                                                'dropout_keep_prob=0.5')[1]
+            for fast in (False, True)}
+  stock, hoisted = values[False][0], values[True][0]
   assert stock.std(0).min() > 0.01  # Dropout is on in both.
   # Each unit's mean and spread, and how the units (both directions, both
   # layers' masks) vary together, agree within a few standard errors.
   np.testing.assert_allclose(hoisted.mean(0), stock.mean(0), atol=0.1 * stock.std(0).mean())
   np.testing.assert_allclose(hoisted.std(0), stock.std(0), rtol=0.1)
   np.testing.assert_allclose(np.corrcoef(hoisted.T), np.corrcoef(stock.T), atol=0.1)
+  # What training sees: the weights' gradients, summed over the 4000 draws.
+  for stock_gradient, hoisted_gradient in zip(values[False][2:], values[True][2:]):
+    difference = np.linalg.norm(hoisted_gradient - stock_gradient)
+    assert difference < 0.1 * np.linalg.norm(stock_gradient)
 
 
 def test_fast_path_and_stock_path_give_the_same_first_losses(groove_dir, tmp_path):
